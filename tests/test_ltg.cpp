@@ -1,0 +1,212 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include "trainer/augment/ltg.h"
+#include "trainer/augment/ltg_preview.h"
+#include "trainer/augment/png_image.h"
+
+using namespace rfm::augment;
+
+namespace {
+
+torch::Tensor random_images(int64_t b, int64_t h, int64_t w, uint64_t seed) {
+  auto gen = at::detail::createCPUGenerator(seed);
+  return torch::rand({b, 3, h, w}, gen);
+}
+
+std::vector<uint64_t> seeds_for(int64_t b, uint64_t base) {
+  std::vector<uint64_t> s;
+  for (int64_t i = 0; i < b; ++i) s.push_back(mix_seed(base, i));
+  return s;
+}
+
+}  // namespace
+
+TEST(Ltg, BatchedEqualsReferenceBitForBit) {
+  LtgOptions options;
+  const auto images = random_images(24, 48, 24, 3);
+  const auto seeds = seeds_for(24, 11);
+  const auto batched = ltg_batched(images, options, seeds);
+  int touched = 0;
+  for (int64_t b = 0; b < 24; ++b) {
+    const auto ref = ltg_reference(images[b], options, seeds[b]);
+    ASSERT_EQ(ref.applied, batched.plans[b].apply) << b;
+    ASSERT_EQ(static_cast<int>(ref.rectangles.size()), batched.rectangles_used[b]) << b;
+    for (size_t j = 0; j < ref.rectangles.size(); ++j) {
+      const auto& planned = batched.plans[b].rectangles[j];
+      EXPECT_EQ(ref.rectangles[j].rect.x, planned.x);
+      EXPECT_EQ(ref.rectangles[j].rect.y, planned.y);
+      EXPECT_EQ(ref.rectangles[j].rect.width, planned.width);
+      EXPECT_EQ(ref.rectangles[j].rect.fraction[2], planned.fraction[2]);
+    }
+    EXPECT_TRUE(torch::equal(ref.image, batched.images[b])) << "image " << b;
+    touched += ref.applied;
+  }
+  EXPECT_GT(touched, 0);
+  EXPECT_LT(touched, 24);
+}
+
+TEST(Ltg, ValuesStayInUnitRangeAndLoopReachesTmin) {
+  LtgOptions options;
+  options.probability = 1.0;
+  const auto images = random_images(16, 64, 32, 5);
+  const auto result = ltg_batched(images, options, seeds_for(16, 2));
+  EXPECT_GE(result.images.min().item<float>(), 0.0f);
+  EXPECT_LE(result.images.max().item<float>(), 1.0f);
+  for (int64_t b = 0; b < 16; ++b) {
+    // Every image ended because min(M) <= t_min, not at the guard.
+    EXPECT_LT(result.rectangles_used[b], options.max_rectangles) << b;
+    const auto ref = ltg_reference(images[b], options, mix_seed(2, b));
+    torch::Tensor m = torch::ones({3, 64, 32});
+    for (const auto& r : ref.rectangles) {
+      for (int c = 0; c < 3; ++c) {
+        m[c].narrow(0, r.rect.y, r.rect.height).narrow(1, r.rect.x, r.rect.width).mul_(r.alpha[c]);
+      }
+    }
+    EXPECT_LE(m.min().item<float>(), 1e-6f) << b;
+  }
+}
+
+TEST(Ltg, OneRectangleScalesEachChannelByExactlyOneFactor) {
+  LtgOptions options;
+  options.probability = 1.0;
+  options.max_rectangles = 1;
+  const auto images = random_images(8, 40, 20, 9);
+  const auto seeds = seeds_for(8, 4);
+  const auto out = ltg_batched(images, options, seeds);
+  for (int64_t b = 0; b < 8; ++b) {
+    ASSERT_EQ(out.rectangles_used[b], 1);
+    const auto& r = out.plans[b].rectangles[0];
+    for (int64_t c = 0; c < 3; ++c) {
+      auto in_region = images[b][c].narrow(0, r.y, r.height).narrow(1, r.x, r.width);
+      auto out_region = out.images[b][c].narrow(0, r.y, r.height).narrow(1, r.x, r.width);
+      const float alpha = r.fraction[c] / in_region.max().item<float>();  // alpha_max * f_g
+      EXPECT_TRUE(torch::equal(out_region, (in_region * alpha).clamp_max(1.0f)));
+      EXPECT_LE(alpha * in_region.max().item<float>(), 1.0f + 1e-6f);
+    }
+    // Outside the rectangle: bit-identical.
+    auto mask = torch::ones({40, 20}, torch::kBool);
+    mask.narrow(0, r.y, r.height).narrow(1, r.x, r.width).fill_(false);
+    EXPECT_TRUE(torch::equal(images[b].masked_select(mask), out.images[b].masked_select(mask)));
+  }
+}
+
+TEST(Ltg, PixelsOutsideEveryRectangleAreBitIdentical) {
+  LtgOptions options;
+  const auto images = random_images(32, 48, 24, 13);
+  const auto out = ltg_batched(images, options, seeds_for(32, 6));
+  for (int64_t b = 0; b < 32; ++b) {
+    auto untouched = torch::ones({48, 24}, torch::kBool);
+    for (int j = 0; j < out.rectangles_used[b]; ++j) {
+      const auto& r = out.plans[b].rectangles[j];
+      untouched.narrow(0, r.y, r.height).narrow(1, r.x, r.width).fill_(false);
+    }
+    EXPECT_TRUE(torch::equal(images[b].masked_select(untouched), out.images[b].masked_select(untouched))) << b;
+    if (!out.plans[b].apply) {
+      EXPECT_TRUE(torch::equal(images[b], out.images[b]));
+    }
+  }
+}
+
+TEST(Ltg, DrawStatisticsMatchTheAlgorithm) {
+  LtgOptions options;  // p = 0.5, area [0.02, 0.4], aspect [0.3, 1/0.3], Beta(0.5, 0.5)
+  const int H = 384, W = 192, images = 4000;
+  int applied = 0;
+  double sum_f = 0, sum_f2 = 0;
+  int64_t n_f = 0;
+  for (int i = 0; i < images; ++i) {
+    const auto plan = plan_ltg(options, mix_seed(77, i), 3, H, W);
+    applied += plan.apply;
+    for (const auto& r : plan.rectangles) {
+      const double area = static_cast<double>(r.width) * r.height / (H * W);
+      // Rounding each side to an integer moves the area by at most one row and column.
+      EXPECT_GE(area, 0.02 - (r.width + r.height + 1.0) / (H * W));
+      EXPECT_LE(area, 0.4 + (r.width + r.height + 1.0) / (H * W));
+      const double aspect = static_cast<double>(r.height) / r.width;
+      EXPECT_GE(aspect, 0.3 * 0.9);
+      EXPECT_LE(aspect, (1 / 0.3) * 1.1);
+      EXPECT_LE(r.x + r.width, W);
+      EXPECT_LE(r.y + r.height, H);
+      for (int c = 0; c < 3; ++c) {
+        sum_f += r.fraction[c];
+        sum_f2 += r.fraction[c] * r.fraction[c];
+        ++n_f;
+      }
+    }
+  }
+  // Binomial(4000, 0.5): sd 0.008.
+  EXPECT_NEAR(applied / static_cast<double>(images), 0.5, 0.04);
+  // Beta(0.5, 0.5): mean 1/2, variance ab / ((a+b)^2 (a+b+1)) = 1/8.
+  const double mean = sum_f / n_f;
+  EXPECT_NEAR(mean, 0.5, 0.01);
+  EXPECT_NEAR(sum_f2 / n_f - mean * mean, 0.125, 0.01);
+}
+
+TEST(Ltg, ConstantAndUniformFactors) {
+  LtgOptions options;
+  options.probability = 1.0;
+  options.factor = FactorDistribution::kConstant;
+  options.constant = 0.25;
+  auto plan = plan_ltg(options, 1, 3, 64, 32);
+  ASSERT_FALSE(plan.rectangles.empty());
+  for (const auto& r : plan.rectangles) EXPECT_EQ(r.fraction[1], 0.25f);
+  options.factor = FactorDistribution::kUniform;
+  double sum = 0;
+  int n = 0;
+  for (int i = 0; i < 200; ++i) {
+    for (const auto& r : plan_ltg(options, i, 1, 64, 32).rectangles) {
+      sum += r.fraction[0];
+      ++n;
+    }
+  }
+  EXPECT_NEAR(sum / n, 0.5, 0.03);
+}
+
+TEST(Ltg, BlackRegionStaysBlackAndLoopStillEnds) {
+  LtgOptions options;
+  options.probability = 1.0;
+  const auto black = torch::zeros({1, 3, 32, 16});
+  const auto out = ltg_batched(black, options, {5});
+  EXPECT_TRUE(torch::equal(out.images, black));
+  EXPECT_LT(out.rectangles_used[0], options.max_rectangles);
+  const auto ref = ltg_reference(black[0], options, 5);
+  EXPECT_EQ(static_cast<int>(ref.rectangles.size()), out.rectangles_used[0]);
+}
+
+TEST(Ltg, GuardCapsRectangles) {
+  LtgOptions options;
+  options.probability = 1.0;
+  options.t_min = 1e-30;  // unreachable in float: only the guard ends the loop
+  options.max_rectangles = 5;
+  const auto out = ltg_batched(random_images(2, 32, 16, 1), options, {1, 2});
+  EXPECT_EQ(out.rectangles_used[0], 5);
+  EXPECT_EQ(out.rectangles_used[1], 5);
+}
+
+TEST(Ltg, PreviewWritesAGridThatReadsBack) {
+  const std::string path = ::testing::TempDir() + "ltg_preview.png";
+  std::vector<torch::Tensor> inputs;
+  for (int i = 0; i < 3; ++i) inputs.push_back(draw_test_figure(i, 64, 32));
+  write_ltg_preview(path, inputs, LtgOptions{}, 1, 64, 32);
+  const auto grid = read_png_rgb(path);
+  EXPECT_EQ(grid.size(0), 3);
+  EXPECT_EQ(grid.size(1), 2 * (64 + 2) + 2);
+  EXPECT_EQ(grid.size(2), 3 * (32 + 2) + 2);
+  // The top row holds the inputs (8-bit rounding aside).
+  auto first = grid.narrow(1, 2, 64).narrow(2, 2, 32);
+  EXPECT_LT((first - inputs[0]).abs().max().item<float>(), 1.0f / 255 + 1e-6f);
+}
+
+TEST(Ltg, CorruptPngIsNamed) {
+  const std::string path = ::testing::TempDir() + "corrupt.png";
+  { std::ofstream(path) << "not a png"; }
+  try {
+    read_png_rgb(path);
+    FAIL() << "expected an error";
+  } catch (const ImageFileError& e) {
+    EXPECT_EQ(std::string(e.what()).rfind(path + ": ", 0), 0u) << e.what();
+  }
+}

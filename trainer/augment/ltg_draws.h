@@ -1,0 +1,69 @@
+#pragma once
+// The random draws of the Linear Transformation Generator (Algorithm 1), in
+// the order the algorithm consumes them, from one stream per image.  The
+// reference and the batched implementation both read this stream, so from
+// the same seed they place the same rectangles with the same factors.
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <random>
+#include <vector>
+
+namespace rfm::augment {
+
+enum class FactorDistribution { kBeta, kUniform, kConstant };
+
+struct LtgOptions {
+  double probability = 0.5;  // p
+  double area_min = 0.02;    // s_min
+  double area_max = 0.4;     // s_max
+  double aspect_min = 0.3;   // r_min; r_max = 1 / r_min
+  double t_min = 1e-6;
+  FactorDistribution factor = FactorDistribution::kBeta;
+  double beta_a = 0.5;
+  double beta_b = 0.5;
+  double constant = 0.5;
+  // Guards the paper leaves out (docs/MODEL.md): rectangles applied per
+  // image, and placement draws (accepted or not) per image.
+  int max_rectangles = 256;
+  int max_attempts = 10000;
+};
+
+constexpr int kMaxChannels = 4;
+
+struct LtgRectangle {
+  int x = 0, y = 0, width = 0, height = 0;
+  std::array<float, kMaxChannels> fraction{};  // f_g per channel, in [0, 1]
+};
+
+// SplitMix64: decorrelates per-image seeds built from (run seed, step, index).
+uint64_t mix_seed(uint64_t a, uint64_t b);
+
+class LtgDrawStream {
+ public:
+  LtgDrawStream(const LtgOptions& options, uint64_t seed);
+  // p_1 < p: whether the image is transformed at all (first draw).
+  bool draw_apply();
+  // One placement try: S_r, r_r, then (x_r, y_r); the rectangle if it fits.
+  std::optional<LtgRectangle> draw_placement(int height, int width);
+  // f_g(.) for each channel of an accepted rectangle.
+  void draw_fractions(LtgRectangle& rect, int channels);
+
+ private:
+  double uniform();  // [0, 1), 53 bits
+  double fraction();
+  LtgOptions options_;
+  std::mt19937_64 engine_;
+};
+
+// Everything an image's transformation can use, drawn ahead: the rectangles
+// in order, up to max_rectangles accepted or max_attempts tries.
+struct LtgPlan {
+  bool apply = false;
+  std::vector<LtgRectangle> rectangles;
+};
+
+LtgPlan plan_ltg(const LtgOptions& options, uint64_t seed, int channels, int height, int width);
+
+}  // namespace rfm::augment

@@ -1,0 +1,16 @@
+#pragma once
+// The one place where the protobuf run description becomes the Options of
+// the model, augmentation and loss modules (which know nothing of protobuf).
+
+#include "rfm_config.pb.h"
+#include "trainer/augment/ltg_draws.h"
+#include "trainer/loss/rfm_loss.h"
+#include "trainer/model/rfm_model.h"
+
+namespace rfm::engine {
+
+model::RfmModelOptions model_options(const config::RunConfig& config);
+augment::LtgOptions ltg_options(const config::LtgConfig& ltg);
+loss::RfmLossOptions loss_options(const config::LossConfig& loss);
+
+}  // namespace rfm::engine
