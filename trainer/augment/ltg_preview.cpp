@@ -1,5 +1,6 @@
 #include "trainer/augment/ltg_preview.h"
 
+#include <filesystem>
 #include <random>
 
 #include "trainer/augment/ltg.h"
@@ -46,6 +47,8 @@ void write_ltg_preview(const std::string& path, const std::vector<torch::Tensor>
   std::vector<uint64_t> seeds;
   for (size_t i = 0; i < resized.size(); ++i) seeds.push_back(mix_seed(seed, i));
   auto transformed = ltg_batched(batch, options, seeds).images;
+  const auto parent = std::filesystem::path(path).parent_path();
+  if (!parent.empty()) std::filesystem::create_directories(parent);
   write_png_rgb(path, tile_grid(torch::cat({batch, transformed}), 2));
 }
 
