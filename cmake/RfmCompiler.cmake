@@ -8,6 +8,8 @@ if(RFM_CCACHE AND NOT CMAKE_CXX_COMPILER_LAUNCHER)
   set(CMAKE_CXX_COMPILER_LAUNCHER
       ${CMAKE_COMMAND} -E env
       "CCACHE_SLOPPINESS=pch_defines,time_macros,include_file_mtime,include_file_ctime"
+      # Relative paths in the cache key: a clone elsewhere hits the same entries.
+      "CCACHE_BASEDIR=${PROJECT_SOURCE_DIR}"
       ${RFM_CCACHE})
   message(STATUS "rfm: compiling through ccache (${RFM_CCACHE})")
 endif()
