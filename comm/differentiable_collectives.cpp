@@ -1,0 +1,62 @@
+#include <cstdint>
+
+#include "comm/tensor_transport.h"
+
+namespace rfm::comm {
+namespace {
+
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+TensorTransport* transport_of(AutogradContext* ctx) {
+  return reinterpret_cast<TensorTransport*>(ctx->saved_data["transport"].toInt());
+}
+
+struct AllReduceSumFunction : torch::autograd::Function<AllReduceSumFunction> {
+  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& local, TensorTransport* transport) {
+    ctx->saved_data["transport"] = reinterpret_cast<int64_t>(transport);
+    return transport->all_reduce_sum(local);
+  }
+  static variable_list backward(AutogradContext* ctx, variable_list grad) {
+    return {transport_of(ctx)->all_reduce_sum(grad[0]), torch::Tensor()};
+  }
+};
+
+// The data moves before apply(); the function only routes gradients.
+struct GatherGradientFunction : torch::autograd::Function<GatherGradientFunction> {
+  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& local, const torch::Tensor& gathered,
+                               int64_t offset, TensorTransport* transport) {
+    ctx->saved_data["transport"] = reinterpret_cast<int64_t>(transport);
+    ctx->saved_data["offset"] = offset;
+    ctx->saved_data["rows"] = local.size(0);
+    return gathered.clone();
+  }
+  static variable_list backward(AutogradContext* ctx, variable_list grad) {
+    auto total = transport_of(ctx)->all_reduce_sum(grad[0].contiguous());
+    auto mine = total.narrow(0, ctx->saved_data["offset"].toInt(), ctx->saved_data["rows"].toInt());
+    return {mine, torch::Tensor(), torch::Tensor(), torch::Tensor()};
+  }
+};
+
+}  // namespace
+
+DifferentiableCollectives::DifferentiableCollectives(std::shared_ptr<TensorTransport> transport)
+    : transport_(std::move(transport)) {}
+
+int DifferentiableCollectives::rank() const { return transport_->rank(); }
+int DifferentiableCollectives::world_size() const { return transport_->world_size(); }
+
+torch::Tensor DifferentiableCollectives::all_reduce_sum(const torch::Tensor& local) {
+  return AllReduceSumFunction::apply(local, transport_.get());
+}
+
+GatheredTensor DifferentiableCollectives::all_gather(const torch::Tensor& local) {
+  auto parts = transport_->all_gather(local.detach());
+  int64_t offset = 0;
+  for (int r = 0; r < transport_->rank(); ++r) offset += parts[r].size(0);
+  auto gathered = torch::cat(parts, 0);
+  if (!local.requires_grad()) return {gathered, offset};
+  return {GatherGradientFunction::apply(local, gathered, offset, transport_.get()), offset};
+}
+
+}  // namespace rfm::comm

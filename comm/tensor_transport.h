@@ -1,0 +1,43 @@
+#pragma once
+// Raw collectives: move tensors between ranks, no autograd.  The MPI (CPU)
+// and NCCL (CUDA) backends implement this; DifferentiableCollectives turns
+// any transport into the BatchCollectives the losses use.
+
+#include <memory>
+#include <vector>
+
+#include <torch/torch.h>
+
+#include "comm/batch_collectives.h"
+
+namespace rfm::comm {
+
+class TensorTransport {
+ public:
+  virtual ~TensorTransport() = default;
+  virtual int rank() const = 0;
+  virtual int world_size() const = 0;
+  // Element-wise sum over ranks (same shape on every rank).
+  virtual torch::Tensor all_reduce_sum(const torch::Tensor& local) = 0;
+  // Every rank's tensor, in rank order (dim 0 may differ between ranks).
+  virtual std::vector<torch::Tensor> all_gather(const torch::Tensor& local) = 0;
+};
+
+// BatchCollectives whose operations carry gradients across ranks: the
+// backward of an all-reduce is an all-reduce of the gradient; the backward
+// of a gather hands each rank the summed gradient of its own rows.  Every
+// rank must call backward on its share (the collectives in backward pair up
+// like those in forward).
+class DifferentiableCollectives final : public BatchCollectives {
+ public:
+  explicit DifferentiableCollectives(std::shared_ptr<TensorTransport> transport);
+  int rank() const override;
+  int world_size() const override;
+  torch::Tensor all_reduce_sum(const torch::Tensor& local) override;
+  GatheredTensor all_gather(const torch::Tensor& local) override;
+
+ private:
+  std::shared_ptr<TensorTransport> transport_;
+};
+
+}  // namespace rfm::comm
