@@ -69,6 +69,9 @@ std::vector<std::string> validation_errors(const RunConfig& c) {
   for (int i = 0; i < d.std_size(); ++i) {
     r.require(d.std(i) > 0.f, "data.std[" + std::to_string(i) + "]", d.std(i), "must be > 0");
   }
+  r.require(d.source() != DataConfig::RANDOM_IDENTITIES || d.ids_per_batch() <= m.num_classes(), "data.ids_per_batch",
+            d.ids_per_batch(), "must be <= model.num_classes (" + std::to_string(m.num_classes()) +
+                                   ") for RANDOM_IDENTITIES, whose identities are the classes");
   r.range("data.random_images_per_identity", d.random_images_per_identity(), 1, 100000, "allowed range [1, 100000]");
   r.range("data.loader_threads", d.loader_threads(), 0, 256, "allowed range [0, 256]");
   r.require(d.source() == DataConfig::RANDOM_IDENTITIES || !d.root().empty(), "data.root", "\"\"",

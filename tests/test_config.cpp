@@ -95,13 +95,15 @@ TEST(Config, OverrideErrorsNameThePath) {
 TEST(Config, ValidationNamesFieldAndRange) {
   const auto err = error_of([] {
     rfm::config::load_run_config("", {"ltg.probability=1.5", "ltg.area_min=0.5", "ltg.area_max=0.3",
-                                      "model.num_parts=7", "loss.center_weight=-1", "train.device=tpu"});
+                                      "model.num_parts=7", "loss.center_weight=-1", "train.device=tpu",
+                                      "model.num_classes=5", "data.ids_per_batch=6"});
   });
   EXPECT_NE(err.find("ltg.probability = 1.5: allowed range [0, 1]"), std::string::npos) << err;
   EXPECT_NE(err.find("ltg.area_min = 0.5: must be <= ltg.area_max"), std::string::npos) << err;
   EXPECT_NE(err.find("model.num_parts = 7: must divide the part feature-map height 24"), std::string::npos) << err;
   EXPECT_NE(err.find("loss.center_weight = -1: lambda must be >= 0"), std::string::npos) << err;
   EXPECT_NE(err.find("train.device = \"tpu\""), std::string::npos) << err;
+  EXPECT_NE(err.find("data.ids_per_batch = 6: must be <= model.num_classes (5)"), std::string::npos) << err;
 }
 
 TEST(Config, PartHeightFollowsThePartSource) {

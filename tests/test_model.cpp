@@ -147,11 +147,29 @@ TEST(Training, NonFiniteLossStopsTheStep) {
            "data.width=32", "data.ids_per_batch=2", "data.images_per_modality=2", "ltg.enabled=false"});
   rfm::engine::Trainer trainer(config, std::make_shared<rfm::comm::LocalCollectives>());
   rfm::engine::TrainBatch batch{torch::full({8, 3, 64, 32}, std::nan("")), torch::tensor({0, 0, 0, 0, 1, 1, 1, 1}),
-                                torch::tensor({0, 0, 1, 1, 0, 0, 1, 1})};
+                                torch::tensor({0, 0, 1, 1, 0, 0, 1, 1}), torch::Tensor()};
   try {
     trainer.step(batch, 17, 0.0);
     FAIL() << "expected NonFiniteLossError";
   } catch (const rfm::engine::NonFiniteLossError& e) {
     EXPECT_EQ(std::string(e.what()).rfind("step 17: non-finite loss", 0), 0u) << e.what();
   }
+}
+
+TEST(Training, LtgOfAShardEqualsLtgOfTheWholeBatch) {
+  auto config = rfm::config::load_run_config(
+      "", {"model.depth=18", "model.num_parts=2", "model.part_dim=8", "model.num_classes=4", "data.height=64",
+           "data.width=32", "data.ids_per_batch=2", "data.images_per_modality=2", "ltg.probability=1"});
+  rfm::engine::Trainer trainer(config, std::make_shared<rfm::comm::LocalCollectives>());
+  rfm::engine::TrainBatch whole{torch::rand({8, 3, 64, 32}), torch::tensor({0, 0, 0, 0, 1, 1, 1, 1}),
+                                torch::tensor({0, 0, 1, 1, 0, 0, 1, 1}), torch::Tensor()};
+  int64_t rectangles = 0;
+  auto full = trainer.augment(whole, whole.images, 4, &rectangles);
+  EXPECT_GT(rectangles, 0);
+  auto rows = torch::tensor({5, 2, 7});
+  rfm::engine::TrainBatch shard{whole.images.index_select(0, rows), whole.labels.index_select(0, rows),
+                                whole.modality.index_select(0, rows), rows};
+  auto part = trainer.augment(shard, shard.images, 4, &rectangles);
+  EXPECT_TRUE(torch::equal(part, full.index_select(0, rows)));
+  EXPECT_FALSE(torch::equal(part, trainer.augment(shard, shard.images, 5, &rectangles)));  // steps differ
 }

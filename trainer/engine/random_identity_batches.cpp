@@ -51,7 +51,7 @@ TrainBatch RandomIdentityBatches::batch(int64_t step) const {
       }
     }
   }
-  return {torch::stack(images), torch::tensor(labels), torch::tensor(modality)};
+  return {torch::stack(images), torch::tensor(labels), torch::tensor(modality), torch::Tensor()};
 }
 
 int64_t RandomIdentityBatches::steps_per_epoch() const {

@@ -17,6 +17,9 @@ struct TrainBatch {
   torch::Tensor images;    // [N, 3, H, W] float in [0, 1]
   torch::Tensor labels;    // [N] int64
   torch::Tensor modality;  // [N] int64, 0 visible, 1 infrared
+  // Row of each image in the global batch (LTG seeds follow it, so a shard
+  // is transformed as on one process); undefined means rows 0..N-1.
+  torch::Tensor global_rows;
 };
 
 struct RandomIdentityOptions {

@@ -60,17 +60,18 @@ Trainer::Trainer(const config::RunConfig& config, std::shared_ptr<comm::BatchCol
 
 torch::Tensor Trainer::normalize(const torch::Tensor& images) const { return (images - mean_) / std_; }
 
-torch::Tensor Trainer::augment(const torch::Tensor& images, int64_t step_index, int64_t* rectangles) const {
+torch::Tensor Trainer::augment(const TrainBatch& batch, const torch::Tensor& images, int64_t step_index,
+                               int64_t* rectangles) const {
   *rectangles = 0;
   const auto& l = config_.ltg();
   if (!l.enabled()) return images;
   const auto options = ltg_options(l);
   const uint64_t step_seed = augment::mix_seed(config_.train().seed(), static_cast<uint64_t>(step_index));
-  // Seeds follow the image's row in the global batch, so a sharded batch
-  // gets the same transformation as the same batch on one process.
-  const int64_t first_row = collectives_->all_gather(torch::zeros({images.size(0), 1})).local_offset;
+  const auto rows = batch.global_rows.defined() ? batch.global_rows.to(torch::kCPU) : torch::arange(images.size(0));
   std::vector<uint64_t> seeds;
-  for (int64_t i = 0; i < images.size(0); ++i) seeds.push_back(augment::mix_seed(step_seed, first_row + i));
+  for (int64_t i = 0; i < images.size(0); ++i) {
+    seeds.push_back(augment::mix_seed(step_seed, static_cast<uint64_t>(rows[i].item<int64_t>())));
+  }
   if (l.implementation() == config::LtgConfig::REFERENCE) {
     std::vector<torch::Tensor> out;
     auto cpu = images.to(torch::kCPU);
@@ -100,7 +101,7 @@ StepStats Trainer::step(const TrainBatch& batch, int64_t step_index, double epoc
   auto images = batch.images.to(device_);
   auto labels = batch.labels.to(device_);
   auto modality = batch.modality.to(device_);
-  images = normalize(augment(images, step_index, &stats.ltg_rectangles));
+  images = normalize(augment(batch, images, step_index, &stats.ltg_rectangles));
 
   auto output = model_->forward(images, modality);
   auto terms = loss::rfm_loss(output, labels, modality, loss_options_, *collectives_);

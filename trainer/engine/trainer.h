@@ -45,8 +45,10 @@ class Trainer {
 
   // Mean/std normalisation after LTG.
   torch::Tensor normalize(const torch::Tensor& images) const;
-  // LTG per the config (batched or reference) with seeds from (seed, step, row).
-  torch::Tensor augment(const torch::Tensor& images, int64_t step_index, int64_t* rectangles) const;
+  // LTG per the config (batched or reference) with seeds from (seed, step,
+  // global row) of each image.
+  torch::Tensor augment(const TrainBatch& batch, const torch::Tensor& images, int64_t step_index,
+                        int64_t* rectangles) const;
 
  private:
   config::RunConfig config_;
