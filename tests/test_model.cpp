@@ -14,6 +14,16 @@ RfmModelOptions small(AttentionKind attention) {
   return RfmModelOptions(18, 10).num_parts(4).part_dim(16).attention(attention);
 }
 
+rfm::engine::RandomIdentityOptions identities(int64_t count, int64_t height, int64_t width, int64_t p, int64_t k) {
+  rfm::engine::RandomIdentityOptions o;
+  o.num_identities = count;
+  o.height = height;
+  o.width = width;
+  o.ids_per_batch = p;
+  o.per_modality = k;
+  return o;
+}
+
 }  // namespace
 
 TEST(Model, OutputShapesForEveryAttention) {
@@ -102,13 +112,7 @@ TEST(Schedule, StepsAndWarmup) {
 }
 
 TEST(RandomIdentities, BatchCompositionAndDeterminism) {
-  rfm::engine::RandomIdentityOptions o;
-  o.num_identities = 12;
-  o.height = 32;
-  o.width = 16;
-  o.ids_per_batch = 3;
-  o.per_modality = 2;
-  rfm::engine::RandomIdentityBatches batches(o);
+  rfm::engine::RandomIdentityBatches batches(identities(12, 32, 16, 3, 2));
   auto b = batches.batch(5);
   EXPECT_EQ(b.images.sizes(), torch::IntArrayRef({12, 3, 32, 16}));
   EXPECT_EQ(std::get<0>(torch::_unique(b.labels)).numel(), 3);
@@ -128,13 +132,7 @@ TEST(Training, LossFallsOnAFixedBatch) {
            "ltg.enabled=false", "train.threads=2"});
   rfm::engine::configure_threads(2);
   torch::manual_seed(0);
-  rfm::engine::RandomIdentityOptions o;
-  o.num_identities = 4;
-  o.height = 64;
-  o.width = 32;
-  o.ids_per_batch = 4;
-  o.per_modality = 2;
-  const auto batch = rfm::engine::RandomIdentityBatches(o).batch(0);
+  const auto batch = rfm::engine::RandomIdentityBatches(identities(4, 64, 32, 4, 2)).batch(0);
   rfm::engine::Trainer trainer(config, std::make_shared<rfm::comm::LocalCollectives>());
   std::vector<double> losses;
   for (int s = 0; s < 8; ++s) losses.push_back(trainer.step(batch, s, 0.0).total);
