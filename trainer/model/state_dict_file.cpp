@@ -1,5 +1,6 @@
 #include "trainer/model/state_dict_file.h"
 
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <map>
@@ -108,6 +109,7 @@ class Unpickler {
         case 'M': push_int(u16()); break;                           // BININT2
         case 0x8a: {                                                // LONG1
           const uint8_t n = byte();
+          if (pos_ + n > size_) fail("truncated pickle");
           int64_t value = 0;
           for (uint8_t b = 0; b < n && b < 8; ++b) value |= static_cast<int64_t>(static_cast<uint8_t>(data_[pos_ + b])) << (8 * b);
           if (n > 0 && n < 8 && (static_cast<uint8_t>(data_[pos_ + n - 1]) & 0x80)) value -= int64_t{1} << (8 * n);
@@ -260,8 +262,20 @@ class Unpickler {
     if (name == "collections.OrderedDict") return make(PyValue::Kind::kDict);
     if (name == "torch._utils._rebuild_tensor_v2" || name == "torch._utils._rebuild_tensor") {
       if (args->items.size() < 4 || args->items[0]->kind != PyValue::Kind::kStorage) fail("malformed tensor record");
+      const auto& storage = args->items[0]->tensor;
+      const auto sizes = ints(args->items[2]), strides = ints(args->items[3]);
+      const int64_t offset = args->items[1]->i;
+      if (sizes.size() != strides.size() || offset < 0) fail("malformed tensor record");
+      int64_t last = offset;  // the highest element the view touches
+      bool empty = false;
+      for (size_t d = 0; d < sizes.size(); ++d) {
+        if (sizes[d] < 0 || strides[d] < 0) fail("malformed tensor record");
+        empty = empty || sizes[d] == 0;
+        last += (sizes[d] - 1) * strides[d];
+      }
+      if (!empty && last >= storage.numel()) fail("a tensor record reaches past its storage");
       auto v = make(PyValue::Kind::kTensor);
-      v->tensor = args->items[0]->tensor.as_strided(ints(args->items[2]), ints(args->items[3]), args->items[1]->i);
+      v->tensor = storage.as_strided(sizes, strides, offset);
       return v;
     }
     if (name == "torch._utils._rebuild_parameter") {
