@@ -2,16 +2,24 @@
 //   rfm train        [--config F] [--set path=value]...
 //   rfm check-config [--config F] [--set path=value]...
 //   rfm ltg-preview  [--config F] [--set ...] --out grid.png [--count N] [--seed S] [image.png ...]
+//   rfm synthesize   [--config F] [--set ...]      writes the synthetic dataset
+//   rfm validate     [--config F] [--set ...]      checks data.source's dataset
+//   rfm pack         [--config F] [--set ...]      writes data.pack
 // Exit codes: 0 success, 1 runtime failure, 2 bad command line or
-// configuration, 3 non-finite loss or gradient.
+// configuration, 3 non-finite loss or gradient, 4 bad dataset or pack.
 
+#include <algorithm>
 #include <iostream>
 #include <string>
 #include <vector>
 
+#include "dataset/dataset_source.h"
+#include "dataset/image_codec.h"
+#include "dataset/synthetic/synthetic_dataset.h"
+#include "loader/training_data.h"
 #include "proto/config_loader.h"
+#include "sampler/identity_batch_sampler.h"
 #include "trainer/augment/ltg_preview.h"
-#include "trainer/augment/png_image.h"
 #include "trainer/engine/config_bridge.h"
 #include "trainer/engine/trainer.h"
 #include "trainer/model/state_dict_file.h"
@@ -20,13 +28,17 @@ namespace {
 
 constexpr int kUsageError = 2;
 constexpr int kNonFinite = 3;
+constexpr int kBadDataset = 4;
 
 const char* kUsage =
     "usage: rfm <command> [options]\n"
     "commands:\n"
-    "  train          train RFM (this build: on in-memory random identities)\n"
+    "  train          train RFM on data.source (a dataset, or in-memory random identities)\n"
     "  check-config   validate a configuration and print the effective one\n"
-    "  ltg-preview    write a PNG grid of images and their LTG outputs (Fig. 9)\n"
+    "  ltg-preview    write a PNG grid of images (JPEG, PNG or BMP) and their LTG outputs (Fig. 9)\n"
+    "  synthesize     write the synthetic VIS/NIR dataset (synthetic.*) to synthetic.output or data.root\n"
+    "  validate       check data.source's dataset: layout, split files, every image decoded\n"
+    "  pack           decode and resize the dataset once into data.pack\n"
     "options:\n"
     "  --config FILE        protobuf text-format run configuration (configs/*.pbtxt)\n"
     "  --set PATH=VALUE     override one field, e.g. --set ltg.probability=0.7 (repeatable)\n"
@@ -78,12 +90,49 @@ int ltg_preview(const Arguments& a, const rfm::config::RunConfig& config) {
   if (a.count < 1 || a.count > 256) throw UsageError("--count must be in [1, 256]");
   const int64_t h = config.data().height(), w = config.data().width();
   std::vector<torch::Tensor> images;
-  for (const auto& path : a.inputs) images.push_back(rfm::augment::read_png_rgb(path));
+  for (const auto& path : a.inputs) {
+    // Any dataset image (JPEG, PNG, BMP) as a [3, H, W] float tensor in [0, 1].
+    const auto img = rfm::data::read_image_file(path);
+    images.push_back(torch::from_blob(const_cast<uint8_t*>(img.pixels.data()), {img.height, img.width, 3}, torch::kUInt8)
+                         .permute({2, 0, 1})
+                         .to(torch::kFloat32)
+                         .div(255.0));
+  }
   if (images.empty()) {
     for (int i = 0; i < a.count; ++i) images.push_back(rfm::augment::draw_test_figure(a.seed * 1000 + i, h, w));
   }
   rfm::augment::write_ltg_preview(a.out, images, rfm::engine::ltg_options(config.ltg()), a.seed, h, w);
   std::cout << "wrote " << a.out << " (" << images.size() << " inputs over their LTG outputs, " << h << "x" << w << ")\n";
+  return 0;
+}
+
+int synthesize(const rfm::config::RunConfig& config) {
+  const auto& y = config.synthetic();
+  const std::string out = !y.output().empty() ? y.output() : config.data().root();
+  if (out.empty()) throw UsageError("synthesize needs synthetic.output or data.root");
+  const int threads = config.data().loader_threads() > 0 ? config.data().loader_threads() : 2;
+  const auto s = rfm::data::synthetic::write_synthetic_dataset(y, out, threads);
+  std::cout << (s.reused ? "found" : "wrote") << " synthetic "
+            << rfm::config::SyntheticConfig::Layout_Name(y.layout()) << " dataset in " << s.output << ": "
+            << s.identities << " identities (" << y.train_identities() << " train, " << y.test_identities()
+            << " test), " << s.visible_images << " visible + " << s.infrared_images << " infrared images";
+  if (!s.reused) std::cout << " in " << s.seconds << " s";
+  std::cout << "\n";
+  return 0;
+}
+
+int validate(const rfm::config::RunConfig& config) {
+  rfm::data::DatasetCheck check;
+  check.decode_images = true;
+  check.threads = config.data().loader_threads() > 0 ? config.data().loader_threads() : 2;
+  rfm::data::ValidationReport report;
+  const auto listing = rfm::data::list_and_check(config.data(), check, report);
+  report.print(std::cout);
+  if (!report.ok()) {
+    std::cerr << "rfm: " << report.first_error_line(listing.name.empty() ? config.data().root() : listing.name) << "\n";
+    return kBadDataset;
+  }
+  std::cout << listing.name << " is valid\n";
   return 0;
 }
 
@@ -97,7 +146,8 @@ int main(int argc, char** argv) {
       std::cout << kUsage;
       return 0;
     }
-    if (args.command != "train" && args.command != "check-config" && args.command != "ltg-preview") {
+    const std::vector<std::string> commands = {"train", "check-config", "ltg-preview", "synthesize", "validate", "pack"};
+    if (std::find(commands.begin(), commands.end(), args.command) == commands.end()) {
       throw UsageError("unknown command '" + args.command + "'");
     }
     const auto config = rfm::config::load_run_config(args.config, args.overrides);
@@ -106,6 +156,12 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (args.command == "ltg-preview") return ltg_preview(args, config);
+    if (args.command == "synthesize") return synthesize(config);
+    if (args.command == "validate") return validate(config);
+    if (args.command == "pack") {
+      rfm::loader::build_pack(config, std::cout).print(std::cout);
+      return 0;
+    }
     rfm::engine::run_training(config, std::cout);
     return 0;
   } catch (const UsageError& e) {
@@ -114,6 +170,15 @@ int main(int argc, char** argv) {
   } catch (const rfm::config::ConfigError& e) {
     std::cerr << e.what() << "\n";
     return kUsageError;
+  } catch (const rfm::data::DatasetError& e) {
+    std::cerr << "rfm: " << e.what() << "\n";
+    return kBadDataset;
+  } catch (const rfm::data::ImageFileError& e) {
+    std::cerr << "rfm: " << e.what() << "\n";
+    return kBadDataset;
+  } catch (const rfm::sampler::SamplerError& e) {
+    std::cerr << "rfm: " << e.what() << "\n";
+    return kBadDataset;
   } catch (const rfm::engine::NonFiniteLossError& e) {
     std::cerr << "rfm: " << e.what() << "; stopped\n";
     return kNonFinite;

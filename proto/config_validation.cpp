@@ -49,7 +49,11 @@ std::vector<std::string> validation_errors(const RunConfig& c) {
             "must be 1 with model.attention = MAM (the attention map and block-3 feature share one grid)");
   r.range("model.num_parts", m.num_parts(), 1, 64, "allowed range [1, 64]");
   r.range("model.part_dim", m.part_dim(), 1, 8192, "allowed range [1, 8192]");
-  r.range("model.num_classes", m.num_classes(), 2, 10000000, "allowed range [2, 10000000]");
+  const bool from_files = c.data().source() != DataConfig::RANDOM_IDENTITIES;
+  r.require(m.num_classes() >= 2 || (from_files && m.num_classes() == 0), "model.num_classes", m.num_classes(),
+            from_files ? "allowed range [2, 10000000], or 0 for the dataset's training identities"
+                       : "allowed range [2, 10000000] (0 needs a dataset source)");
+  r.require(m.num_classes() <= 10000000, "model.num_classes", m.num_classes(), "allowed range [2, 10000000]");
 
   const auto& d = c.data();
   r.range("data.height", d.height(), 32, 4096, "allowed range [32, 4096], a multiple of 32");
@@ -74,8 +78,23 @@ std::vector<std::string> validation_errors(const RunConfig& c) {
                                    ") for RANDOM_IDENTITIES, whose identities are the classes");
   r.range("data.random_images_per_identity", d.random_images_per_identity(), 1, 100000, "allowed range [1, 100000]");
   r.range("data.loader_threads", d.loader_threads(), 0, 256, "allowed range [0, 256]");
-  r.require(d.source() == DataConfig::RANDOM_IDENTITIES || !d.root().empty(), "data.root", "\"\"",
-            "must name the dataset directory for data.source " + DataConfig::Source_Name(d.source()));
+  r.require(d.source() == DataConfig::RANDOM_IDENTITIES || d.source() == DataConfig::MANIFEST || !d.root().empty(),
+            "data.root", "\"\"", "must name the dataset directory for data.source " + DataConfig::Source_Name(d.source()));
+  r.require(d.source() != DataConfig::MANIFEST || !d.manifest().empty(), "data.manifest", "\"\"",
+            "must name the TSV manifest for data.source MANIFEST");
+  r.range("data.regdb_trial", d.regdb_trial(), 1, 10, "allowed range [1, 10]");
+  r.range("data.pad", d.pad(), 0, 256, "allowed range [0, 256]");
+  r.range("data.prefetch_batches", d.prefetch_batches(), 1, 64, "allowed range [1, 64]");
+
+  const auto& y = c.synthetic();
+  r.range("synthetic.train_identities", y.train_identities(), 2, 100000, "allowed range [2, 100000]");
+  r.range("synthetic.test_identities", y.test_identities(), 1, 100000, "allowed range [1, 100000]");
+  r.range("synthetic.val_fraction", y.val_fraction(), 0.f, 0.9f, "allowed range [0, 0.9]");
+  r.range("synthetic.images_per_camera", y.images_per_camera(), 1, 1000, "allowed range [1, 1000]");
+  r.range("synthetic.height", y.height(), 32, 1024, "allowed range [32, 1024]");
+  r.range("synthetic.width", y.width(), 16, 1024, "allowed range [16, 1024]");
+  r.range("synthetic.jpeg_quality", y.jpeg_quality(), 1, 100, "allowed range [1, 100]");
+  r.range("synthetic.camera_presence", y.camera_presence(), 0.f, 1.f, "allowed range [0, 1]");
 
   const auto& l = c.ltg();
   r.range("ltg.probability", l.probability(), 0.f, 1.f, "allowed range [0, 1]");

@@ -30,11 +30,15 @@ check "unknown field" 2 "bad.pbtxt:3:[0-9]+: .*colour" -- "$rfm" check-config --
 check "out of range" 2 "invalid config: ltg.probability = 2: allowed range \[0, 1\]" -- "$rfm" check-config --set ltg.probability=2
 check "bad override" 2 "--set model.bar: 'rfm.config.ModelConfig' has no field 'bar'" -- "$rfm" check-config --set model.bar=1
 check "effective config" 0 "beta_a: 0.5" -- "$rfm" check-config --config "$src/configs/demo_cpu.pbtxt"
+random="$src/configs/random_identities_cpu.pbtxt"
 check "missing weights" 1 "rfm: /nope/r50.pth: cannot open the weights file" -- \
-  "$rfm" train --config "$src/configs/demo_cpu.pbtxt" --set model.pretrained=/nope/r50.pth --set train.run_dir="$work/run0"
-check "dataset not built" 2 "data.source = SYSU_MM01" -- \
-  "$rfm" train --config "$src/configs/demo_cpu.pbtxt" --set data.source=SYSU_MM01 --set data.root=/x --set train.run_dir="$work/run0"
-check "train" 0 "done: 3 steps" -- "$rfm" train --config "$src/configs/demo_cpu.pbtxt" --set train.max_steps=3 \
+  "$rfm" train --config "$random" --set model.pretrained=/nope/r50.pth --set train.run_dir="$work/run0"
+check "no dataset" 4 "rfm: SYSU-MM01: /x: dataset root is not a directory" -- \
+  "$rfm" train --config "$random" --set data.source=SYSU_MM01 --set data.root=/x --set model.num_classes=0 \
+  --set train.run_dir="$work/run0"
+check "num_classes 0 without a dataset" 2 "model.num_classes = 0: allowed range" -- \
+  "$rfm" check-config --config "$random" --set model.num_classes=0
+check "train" 0 "done: 3 steps" -- "$rfm" train --config "$random" --set train.max_steps=3 \
   --set train.run_dir="$work/run"
 [[ -s $work/run/config.pbtxt && $(wc -l <"$work/run/train_log.tsv") -eq 4 ]] && passes=$((passes + 1)) ||
   { echo "FAIL run directory"; failures=$((failures + 1)); }
@@ -42,6 +46,35 @@ check "preview" 0 "wrote .*grid.png" -- "$rfm" ltg-preview --out "$work/grid.png
 [[ $(head -c 8 "$work/grid.png" | od -An -tx1 | tr -d ' \n') == 89504e470d0a1a0a ]] && passes=$((passes + 1)) ||
   { echo "FAIL preview is not a PNG"; failures=$((failures + 1)); }
 check "preview needs --out" 2 "ltg-preview needs --out" -- "$rfm" ltg-preview
+
+# The data path of the main job: synthesize, validate, pack, train.
+demo="$src/configs/demo_cpu.pbtxt"
+data=(--set data.root="$work/syn" --set data.pack="$work/syn.pack" --set synthetic.train_identities=12
+      --set synthetic.test_identities=4 --set synthetic.images_per_camera=2)
+check "synthesize" 0 "wrote synthetic SYSU_MM01 dataset in .*/syn: 16 identities" -- "$rfm" synthesize --config "$demo" "${data[@]}"
+check "synthesize again" 0 "found synthetic SYSU_MM01 dataset" -- "$rfm" synthesize --config "$demo" "${data[@]}"
+check "validate" 0 "SYSU-MM01 is valid" -- "$rfm" validate --config "$demo" "${data[@]}"
+check "pack" 0 "packed [0-9]+ images of SYSU-MM01 at 128x64" -- "$rfm" pack --config "$demo" "${data[@]}"
+check "train on the pack" 0 "done: 2 steps" -- "$rfm" train --config "$demo" "${data[@]}" --set train.max_steps=2 \
+  --set train.run_dir="$work/syn-run"
+grep -q "num_classes: 12" "$work/syn-run/config.pbtxt" && passes=$((passes + 1)) ||
+  { echo "FAIL num_classes from the dataset"; failures=$((failures + 1)); }
+check "wrong num_classes" 2 "model.num_classes = 7: SYSU-MM01 has 12 training identities" -- \
+  "$rfm" train --config "$demo" "${data[@]}" --set model.num_classes=7 --set train.max_steps=1 --set train.run_dir="$work/r2"
+check "stale pack" 4 "syn.pack: stale pack: built at 128x64, the configuration asks for 256x128" -- \
+  "$rfm" train --config "$demo" "${data[@]}" --set data.height=256 --set data.width=128 --set train.max_steps=1 \
+  --set train.run_dir="$work/r3"
+printf 'RFMPACK1garbage' >"$work/bad.pack"
+check "corrupt pack" 4 "bad.pack: .*rebuild it with .rfm pack." -- \
+  "$rfm" train --config "$demo" "${data[@]}" --set data.pack="$work/bad.pack" --set train.max_steps=1 --set train.run_dir="$work/r4"
+img=$(ls "$work"/syn/cam1/*/0001.jpg | head -1)
+check "preview of dataset images" 0 "wrote .*jpg-grid.png \(1 inputs" -- "$rfm" ltg-preview --config "$demo" --out "$work/jpg-grid.png" "$img"
+rm -rf "$work/syn/cam4"
+printf 'garbage' >"$img"
+check "validate a broken tree" 4 "cam4: missing camera folder" -- "$rfm" validate --config "$demo" "${data[@]}"
+mkdir "$work/syn/cam4"
+check "validate a corrupt image" 4 "$img: not a JPEG, PNG or BMP image" -- "$rfm" validate --config "$demo" "${data[@]}"
+check "skip corrupt images" 0 "1 corrupt skipped" -- "$rfm" validate --config "$demo" "${data[@]}" --set data.corrupt_images=SKIP
 
 echo "cli: $passes passed, $failures failed"
 [[ $failures -eq 0 ]]

@@ -11,16 +11,11 @@
 
 #include <torch/torch.h>
 
+#include "loader/train_batch.h"
+
 namespace rfm::engine {
 
-struct TrainBatch {
-  torch::Tensor images;    // [N, 3, H, W] float in [0, 1]
-  torch::Tensor labels;    // [N] int64
-  torch::Tensor modality;  // [N] int64, 0 visible, 1 infrared
-  // Row of each image in the global batch (LTG seeds follow it, so a shard
-  // is transformed as on one process); undefined means rows 0..N-1.
-  torch::Tensor global_rows;
-};
+using TrainBatch = loader::TrainBatch;
 
 struct RandomIdentityOptions {
   int64_t num_identities = 395;

@@ -10,6 +10,7 @@
 #include "proto/config_loader.h"
 #include "trainer/augment/ltg.h"
 #include "trainer/engine/config_bridge.h"
+#include "loader/training_data.h"
 #include "trainer/model/pretrained_weights.h"
 
 namespace rfm::engine {
@@ -98,9 +99,11 @@ StepStats Trainer::step(const TrainBatch& batch, int64_t step_index, double epoc
   }
 
   model_->train();
-  auto images = batch.images.to(device_);
-  auto labels = batch.labels.to(device_);
-  auto modality = batch.modality.to(device_);
+  // Non-blocking: from the loader's page-locked memory the copies overlap
+  // with the work already queued on the device.
+  auto images = batch.images.to(device_, /*non_blocking=*/true);
+  auto labels = batch.labels.to(device_, /*non_blocking=*/true);
+  auto modality = batch.modality.to(device_, /*non_blocking=*/true);
   images = normalize(augment(batch, images, step_index, &stats.ltg_rectangles));
 
   auto output = model_->forward(images, modality);
@@ -128,12 +131,43 @@ StepStats Trainer::step(const TrainBatch& batch, int64_t step_index, double epoc
   return stats;
 }
 
-std::vector<StepStats> run_training(const config::RunConfig& config, std::ostream& log) {
-  const int threads = configure_threads(config.train().threads());
-  if (config.data().source() != config::DataConfig::RANDOM_IDENTITIES) {
-    throw config::ConfigError("data.source = " + config::DataConfig::Source_Name(config.data().source()) +
-                              ": this build trains on RANDOM_IDENTITIES only; the dataset readers are not built yet");
+std::vector<StepStats> run_training(const config::RunConfig& requested, std::ostream& log) {
+  const int threads = configure_threads(requested.train().threads());
+  config::RunConfig config = requested;
+  const bool random_identities = config.data().source() == config::DataConfig::RANDOM_IDENTITIES;
+
+  // The batches: in-memory identities, or the dataset through the loader.
+  std::unique_ptr<RandomIdentityBatches> random;
+  loader::TrainingData data;
+  int64_t per_epoch = 0;
+  if (random_identities) {
+    RandomIdentityOptions o;
+    o.num_identities = config.model().num_classes();
+    o.images_per_identity = config.data().random_images_per_identity();
+    o.height = config.data().height();
+    o.width = config.data().width();
+    o.ids_per_batch = config.data().ids_per_batch();
+    o.per_modality = config.data().images_per_modality();
+    o.seed = config.train().seed();
+    o.horizontal_flip = config.data().horizontal_flip();
+    random = std::make_unique<RandomIdentityBatches>(o);
+    per_epoch = config.train().steps_per_epoch() > 0 ? config.train().steps_per_epoch() : random->steps_per_epoch();
+  } else {
+    const bool cuda = torch::Device(config.train().device()).is_cuda();
+    data = loader::open_training_data(config, 0, 1, cuda, log);
+    const int64_t classes = data.set->num_classes();
+    if (config.model().num_classes() == 0) {
+      config.mutable_model()->set_num_classes(static_cast<int32_t>(classes));
+    } else if (config.model().num_classes() != classes) {
+      throw config::ConfigError("model.num_classes = " + std::to_string(config.model().num_classes()) + ": " +
+                                data.set->name + " has " + std::to_string(classes) +
+                                " training identities; set it to " + std::to_string(classes) + " or 0");
+    }
+    per_epoch = data.sampler->batches_per_epoch();
+    data.loader->start(0);
   }
+  auto next_batch = [&](int64_t step) { return random ? random->batch(step) : data.loader->next(); };
+
   const std::filesystem::path run_dir(config.train().run_dir());
   std::filesystem::create_directories(run_dir);
   {
@@ -141,36 +175,30 @@ std::vector<StepStats> run_training(const config::RunConfig& config, std::ostrea
     cfg << config::to_text(config);
   }
 
-  RandomIdentityOptions data;
-  data.num_identities = config.model().num_classes();
-  data.images_per_identity = config.data().random_images_per_identity();
-  data.height = config.data().height();
-  data.width = config.data().width();
-  data.ids_per_batch = config.data().ids_per_batch();
-  data.per_modality = config.data().images_per_modality();
-  data.seed = config.train().seed();
-  data.horizontal_flip = config.data().horizontal_flip();
-  RandomIdentityBatches batches(data);
-
   torch::manual_seed(config.train().seed());
   Trainer trainer(config, std::make_shared<comm::LocalCollectives>());
-  const int64_t per_epoch = config.train().steps_per_epoch() > 0 ? config.train().steps_per_epoch() : batches.steps_per_epoch();
   int64_t total = per_epoch * config.train().epochs();
   if (config.train().max_steps() > 0) total = std::min<int64_t>(total, config.train().max_steps());
 
-  log << "rfm train: " << total << " steps (" << per_epoch << " per epoch), batch " << data.ids_per_batch << " x ("
-      << data.per_modality << "+" << data.per_modality << ") at " << data.height << "x" << data.width << ", ResNet-"
+  const auto& d = config.data();
+  log << "rfm train: " << total << " steps (" << per_epoch << " per epoch), batch " << d.ids_per_batch() << " x ("
+      << d.images_per_modality() << "+" << d.images_per_modality() << ") at " << d.height() << "x" << d.width()
+      << ", " << config.model().num_classes() << " classes, ResNet-"
       << config.model().depth() << ", " << threads << " threads, device " << config.train().device() << "\n";
   std::ofstream tsv(run_dir / "train_log.tsv");
-  tsv << "step\tepoch\tlr\tloss\tid\ttriplet\tcentre\tmodality_id\tseconds\tltg_rectangles\n";
+  tsv << "step\tepoch\tlr\tloss\tid\ttriplet\tcentre\tmodality_id\tseconds\tltg_rectangles\tdata_seconds\n";
   std::vector<StepStats> history;
   for (int64_t s = 0; s < total; ++s) {
     const double epoch = static_cast<double>(s) / static_cast<double>(per_epoch);
-    auto stats = trainer.step(batches.batch(s), s, epoch);
+    const auto wait_start = std::chrono::steady_clock::now();
+    auto batch = next_batch(s);
+    const double data_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - wait_start).count();
+    auto stats = trainer.step(batch, s, epoch);
+    stats.data_seconds = data_seconds;
     history.push_back(stats);
     tsv << s << '\t' << epoch << '\t' << stats.lr << '\t' << stats.total << '\t' << stats.id << '\t' << stats.triplet
         << '\t' << stats.centre << '\t' << stats.modality_id << '\t' << stats.seconds << '\t' << stats.ltg_rectangles
-        << '\n';
+        << '\t' << stats.data_seconds << '\n';
     if (s % config.metrics().log_every_steps() == 0 || s + 1 == total) {
       log << std::fixed << std::setprecision(4) << "step " << s + 1 << "/" << total << " epoch " << epoch << " lr "
           << stats.lr << " loss " << stats.total << " (id " << stats.id << ", triplet " << stats.triplet << ", centre "

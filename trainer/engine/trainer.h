@@ -27,7 +27,8 @@ struct StepStats {
   int64_t step = 0;
   double lr = 0.0;
   double total = 0.0, id = 0.0, triplet = 0.0, centre = 0.0, modality_id = 0.0;
-  double seconds = 0.0;
+  double seconds = 0.0;       // the step itself
+  double data_seconds = 0.0;  // waiting for the batch before it
   int64_t images = 0;
   int64_t ltg_rectangles = 0;  // LTG rectangles applied in the batch
 };

@@ -1,0 +1,152 @@
+#include "dataset/image_codec.h"
+
+#include <png.h>
+#include <turbojpeg.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+
+#include "dataset/bmp_codec.h"
+
+namespace rfm::data {
+namespace {
+
+struct TjHandle {
+  explicit TjHandle(tjhandle h) : handle(h) {}
+  ~TjHandle() {
+    if (handle) tjDestroy(handle);
+  }
+  TjHandle(const TjHandle&) = delete;
+  TjHandle& operator=(const TjHandle&) = delete;
+  tjhandle handle;
+};
+
+bool is_jpeg(const std::vector<uint8_t>& b) { return b.size() >= 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF; }
+bool is_png(const std::vector<uint8_t>& b) {
+  static const uint8_t sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
+  return b.size() >= 8 && std::memcmp(b.data(), sig, 8) == 0;
+}
+
+ImageU8 decode_jpeg(const std::vector<uint8_t>& bytes, const std::string& name) {
+  TjHandle tj(tjInitDecompress());
+  if (!tj.handle) throw std::runtime_error("libjpeg-turbo: cannot create a decompressor");
+  int width = 0, height = 0, subsamp = 0, colourspace = 0;
+  auto* data = const_cast<unsigned char*>(bytes.data());
+  if (tjDecompressHeader3(tj.handle, data, bytes.size(), &width, &height, &subsamp, &colourspace) != 0) {
+    throw ImageFileError(name + ": corrupt JPEG: " + tjGetErrorStr2(tj.handle));
+  }
+  if (width <= 0 || height <= 0 || width > 65535 || height > 65535) {
+    throw ImageFileError(name + ": corrupt JPEG: size " + std::to_string(width) + "x" + std::to_string(height));
+  }
+  ImageU8 img(height, width, 3);
+  // STOPONWARNING: a truncated file is an error, not an image with a grey tail.
+  if (tjDecompress2(tj.handle, data, bytes.size(), img.pixels.data(), width, 0, height, TJPF_RGB,
+                    TJFLAG_STOPONWARNING) != 0) {
+    throw ImageFileError(name + ": corrupt JPEG: " + tjGetErrorStr2(tj.handle));
+  }
+  return img;
+}
+
+ImageU8 decode_png(const std::vector<uint8_t>& bytes, const std::string& name) {
+  png_image png;
+  std::memset(&png, 0, sizeof png);
+  png.version = PNG_IMAGE_VERSION;
+  if (!png_image_begin_read_from_memory(&png, bytes.data(), bytes.size())) {
+    throw ImageFileError(name + ": corrupt PNG: " + png.message);
+  }
+  png.format = PNG_FORMAT_RGB;
+  if (png.width == 0 || png.height == 0 || png.width > 65535 || png.height > 65535) {
+    png_image_free(&png);
+    throw ImageFileError(name + ": corrupt PNG: size " + std::to_string(png.width) + "x" + std::to_string(png.height));
+  }
+  ImageU8 img(static_cast<int>(png.height), static_cast<int>(png.width), 3);
+  if (!png_image_finish_read(&png, nullptr, img.pixels.data(), 0, nullptr)) {
+    const std::string why = png.message;
+    png_image_free(&png);
+    throw ImageFileError(name + ": corrupt PNG: " + why);
+  }
+  return img;
+}
+
+std::string lower_extension(const std::string& path) {
+  auto ext = std::filesystem::path(path).extension().string();
+  for (auto& ch : ext) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  return ext;
+}
+
+}  // namespace
+
+std::vector<uint8_t> read_file_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ImageFileError(path + ": cannot open (" + std::strerror(errno) + ")");
+  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) throw ImageFileError(path + ": read error");
+  return bytes;
+}
+
+ImageU8 decode_image(const std::vector<uint8_t>& bytes, const std::string& name) {
+  if (bytes.empty()) throw ImageFileError(name + ": empty file");
+  if (is_jpeg(bytes)) return decode_jpeg(bytes, name);
+  if (is_png(bytes)) return decode_png(bytes, name);
+  if (looks_like_bmp(bytes)) return decode_bmp(bytes, name);
+  throw ImageFileError(name + ": not a JPEG, PNG or BMP image");
+}
+
+ImageU8 read_image_file(const std::string& path) { return decode_image(read_file_bytes(path), path); }
+
+std::vector<uint8_t> encode_jpeg(const ImageU8& image, int quality) {
+  TjHandle tj(tjInitCompress());
+  if (!tj.handle) throw std::runtime_error("libjpeg-turbo: cannot create a compressor");
+  unsigned char* out = nullptr;
+  unsigned long size = 0;
+  const int format = image.channels == 1 ? TJPF_GRAY : TJPF_RGB;
+  const int subsamp = image.channels == 1 ? TJSAMP_GRAY : TJSAMP_444;
+  if (tjCompress2(tj.handle, image.pixels.data(), image.width, 0, image.height, format, &out, &size, subsamp, quality,
+                  0) != 0) {
+    throw std::runtime_error(std::string("libjpeg-turbo: ") + tjGetErrorStr2(tj.handle));
+  }
+  std::vector<uint8_t> bytes(out, out + size);
+  tjFree(out);
+  return bytes;
+}
+
+std::vector<uint8_t> encode_png(const ImageU8& image) {
+  png_image png;
+  std::memset(&png, 0, sizeof png);
+  png.version = PNG_IMAGE_VERSION;
+  png.width = static_cast<png_uint_32>(image.width);
+  png.height = static_cast<png_uint_32>(image.height);
+  png.format = image.channels == 1 ? PNG_FORMAT_GRAY : PNG_FORMAT_RGB;
+  png_alloc_size_t size = 0;
+  if (!png_image_write_to_memory(&png, nullptr, &size, 0, image.pixels.data(), 0, nullptr)) {
+    throw std::runtime_error(std::string("libpng: ") + png.message);
+  }
+  std::vector<uint8_t> bytes(size);
+  if (!png_image_write_to_memory(&png, bytes.data(), &size, 0, image.pixels.data(), 0, nullptr)) {
+    throw std::runtime_error(std::string("libpng: ") + png.message);
+  }
+  bytes.resize(size);
+  return bytes;
+}
+
+void write_image_file(const std::string& path, const ImageU8& image, int jpeg_quality) {
+  const auto ext = lower_extension(path);
+  std::vector<uint8_t> bytes;
+  if (ext == ".jpg" || ext == ".jpeg") bytes = encode_jpeg(image, jpeg_quality);
+  else if (ext == ".png") bytes = encode_png(image);
+  else if (ext == ".bmp") bytes = encode_bmp(image);
+  else throw std::invalid_argument(path + ": unknown image extension (.jpg, .png or .bmp)");
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) throw ImageFileError(tmp + ": cannot create (" + std::strerror(errno) + ")");
+    out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+    if (!out) throw ImageFileError(tmp + ": write failed");
+  }
+  std::filesystem::rename(tmp, path);
+}
+
+}  // namespace rfm::data

@@ -1,0 +1,39 @@
+#include "loader/image_store.h"
+
+#include <filesystem>
+#include <unordered_map>
+
+#include "dataset/image_codec.h"
+#include "dataset/image_resize.h"
+
+namespace rfm::loader {
+
+FileImageStore::FileImageStore(const data::TrainingSet& set, std::string root, int height, int width)
+    : root_(std::move(root)), height_(height), width_(width) {
+  data::DatasetListing l;
+  l.root = root_;
+  for (const auto& r : set.images) paths_.push_back(l.full_path(r));
+}
+
+data::ImageU8 FileImageStore::load(int64_t i) const {
+  auto img = data::read_image_file(paths_.at(static_cast<size_t>(i)));
+  return data::resize_bilinear(img, height_, width_);
+}
+
+PackImageStore::PackImageStore(const data::TrainingSet& set, std::shared_ptr<const data::PackReader> pack,
+                               bool verify_checksums)
+    : pack_(std::move(pack)), verify_(verify_checksums) {
+  std::unordered_map<std::string, int64_t> by_path;
+  for (int64_t i = 0; i < pack_->size(); ++i) by_path.emplace(pack_->index().images(static_cast<int>(i)).path(), i);
+  for (const auto& r : set.images) {
+    const auto it = by_path.find(r.path);
+    if (it == by_path.end()) {
+      throw data::DatasetError(pack_->path() + ": has no image " + r.path + "; rebuild it with `rfm pack`");
+    }
+    pack_index_.push_back(it->second);
+  }
+}
+
+data::ImageU8 PackImageStore::load(int64_t i) const { return pack_->image(pack_index_.at(static_cast<size_t>(i)), verify_); }
+
+}  // namespace rfm::loader
