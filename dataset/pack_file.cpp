@@ -97,7 +97,6 @@ PackIndex write_pack(const std::string& path, const DatasetListing& listing, con
   const size_t n = listing.records.size();
   const size_t chunk = 256;
   uint64_t offset = 0;
-  report.images_listed += static_cast<int64_t>(n);
   for (size_t begin = 0; begin < n; begin += chunk) {
     const size_t end = std::min(n, begin + chunk);
     std::vector<ImageU8> images(end - begin);

@@ -93,20 +93,16 @@ TrainBatch DistributedBatchLoader::assemble(int64_t step) const {
   auto* global_rows = batch.global_rows.data_ptr<int64_t>();
   for (int64_t i = 0; i < n; ++i) {
     const auto& s = rows[static_cast<size_t>(i)];
-    auto image = store_->load(s.image);
-    image = apply_train_transform(image, options_.transform,
-                                  data::mix64(data::mix64(data::mix64(options_.seed, 0xA06), static_cast<uint64_t>(step)),
-                                              static_cast<uint64_t>(s.global_row)));
+    const auto image = store_->load(s.image);
     if (!batch.images.defined()) {
       batch.images = torch::empty({n, 3, image.height, image.width},
-                                  torch::TensorOptions().dtype(torch::kFloat32).pinned_memory(options_.pin_memory));
+                                  torch::TensorOptions().dtype(torch::kUInt8).pinned_memory(options_.pin_memory));
     }
-    const int64_t hw = static_cast<int64_t>(image.height) * image.width;
-    float* out = batch.images.data_ptr<float>() + i * 3 * hw;
-    const uint8_t* in = image.pixels.data();
-    for (int64_t p = 0; p < hw; ++p) {
-      for (int c = 0; c < 3; ++c) out[c * hw + p] = in[3 * p + c] * (1.0f / 255.0f);
-    }
+    const int64_t size = 3 * static_cast<int64_t>(image.height) * image.width;
+    write_transformed_chw(image, options_.transform,
+                          data::mix64(data::mix64(data::mix64(options_.seed, 0xA06), static_cast<uint64_t>(step)),
+                                      static_cast<uint64_t>(s.global_row)),
+                          batch.images.data_ptr<uint8_t>() + i * size);
     labels[i] = s.label;
     modality[i] = s.modality;
     global_rows[i] = s.global_row;

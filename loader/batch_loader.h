@@ -1,7 +1,9 @@
 #pragma once
 // One rank's training batches: the sampler's plan for each step, this
 // rank's shard of it, each image loaded (pack or file), flipped, padded and
-// cropped, and packed into a [N, 3, H, W] float tensor in [0, 1].  Worker
+// cropped, and packed into a [N, 3, H, W] uint8 tensor: a quarter of the
+// bytes of float to copy to the device, where the step converts it to
+// [0, 1].  Worker
 // threads assemble the next `prefetch` batches while the current one
 // trains; with a CUDA device the tensors are in page-locked memory so that
 // the step's copy to the device is asynchronous.  A failure while

@@ -6,7 +6,9 @@
 namespace rfm::loader {
 
 struct TrainBatch {
-  torch::Tensor images;    // [N, 3, H, W] float in [0, 1]
+  // [N, 3, H, W]: uint8 in [0, 255] from the loader (converted to [0, 1]
+  // on the device), or float in [0, 1].
+  torch::Tensor images;
   torch::Tensor labels;    // [N] int64
   torch::Tensor modality;  // [N] int64, 0 visible, 1 infrared
   // Row of each image in the global batch (LTG seeds follow it, so a shard

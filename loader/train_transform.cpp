@@ -6,26 +6,56 @@
 
 namespace rfm::loader {
 
-data::ImageU8 apply_train_transform(const data::ImageU8& image, const TrainTransformOptions& options, uint64_t seed) {
+TrainTransformDraw draw_train_transform(const TrainTransformOptions& options, uint64_t seed) {
   data::SeededRandom rng(seed);
-  const bool flip = options.horizontal_flip && rng.chance(0.5);
+  TrainTransformDraw d;
+  d.flip = options.horizontal_flip && rng.chance(0.5);
   const int pad = options.pad;
-  // Offset of the crop window in the padded image, [0, 2 * pad] each way.
-  const int oy = pad > 0 ? static_cast<int>(rng.below(static_cast<uint64_t>(2 * pad + 1))) : 0;
-  const int ox = pad > 0 ? static_cast<int>(rng.below(static_cast<uint64_t>(2 * pad + 1))) : 0;
-  const int h = image.height, w = image.width, c = image.channels;
+  d.offset_y = pad > 0 ? static_cast<int>(rng.below(static_cast<uint64_t>(2 * pad + 1))) : 0;
+  d.offset_x = pad > 0 ? static_cast<int>(rng.below(static_cast<uint64_t>(2 * pad + 1))) : 0;
+  return d;
+}
+
+data::ImageU8 apply_train_transform(const data::ImageU8& image, const TrainTransformOptions& options, uint64_t seed) {
+  const auto d = draw_train_transform(options, seed);
+  const int pad = options.pad, h = image.height, w = image.width, c = image.channels;
   data::ImageU8 out(h, w, c, 0);
   for (int y = 0; y < h; ++y) {
-    const int sy = y + oy - pad;  // source row
+    const int sy = y + d.offset_y - pad;  // source row
     if (sy < 0 || sy >= h) continue;
     for (int x = 0; x < w; ++x) {
-      const int px = x + ox - pad;  // column in the (flipped) source
+      const int px = x + d.offset_x - pad;  // column in the (flipped) source
       if (px < 0 || px >= w) continue;
-      const int sx = flip ? w - 1 - px : px;
+      const int sx = d.flip ? w - 1 - px : px;
       std::memcpy(out.at(y, x), image.at(sy, sx), static_cast<size_t>(c));
     }
   }
   return out;
+}
+
+void write_transformed_chw(const data::ImageU8& image, const TrainTransformOptions& options, uint64_t seed,
+                           uint8_t* chw) {
+  const auto d = draw_train_transform(options, seed);
+  const int pad = options.pad, h = image.height, w = image.width;
+  const size_t plane = static_cast<size_t>(h) * w;
+  std::memset(chw, 0, 3 * plane);
+  // The output columns whose source column lies inside the image.
+  const int x_begin = std::max(0, pad - d.offset_x), x_end = std::min(w, w + pad - d.offset_x);
+  for (int y = 0; y < h; ++y) {
+    const int sy = y + d.offset_y - pad;
+    if (sy < 0 || sy >= h) continue;
+    const uint8_t* row = image.at(sy, 0);
+    uint8_t* r = chw + static_cast<size_t>(y) * w;
+    uint8_t* g = r + plane;
+    uint8_t* b = g + plane;
+    for (int x = x_begin; x < x_end; ++x) {
+      const int px = x + d.offset_x - pad;
+      const uint8_t* p = row + 3 * (d.flip ? w - 1 - px : px);
+      r[x] = p[0];
+      g[x] = p[1];
+      b[x] = p[2];
+    }
+  }
 }
 
 }  // namespace rfm::loader

@@ -17,6 +17,19 @@ struct TrainTransformOptions {
   int pad = 10;
 };
 
+// The draws of one image: mirrored or not, and the crop window's offset in
+// the padded image, each in [0, 2 * pad].
+struct TrainTransformDraw {
+  bool flip = false;
+  int offset_y = 0, offset_x = 0;
+};
+TrainTransformDraw draw_train_transform(const TrainTransformOptions& options, uint64_t seed);
+
 data::ImageU8 apply_train_transform(const data::ImageU8& image, const TrainTransformOptions& options, uint64_t seed);
+
+// The same transform written straight into planar (CHW) memory: one pass,
+// no intermediate image; what the loader runs per image.
+void write_transformed_chw(const data::ImageU8& image, const TrainTransformOptions& options, uint64_t seed,
+                           uint8_t* chw);
 
 }  // namespace rfm::loader

@@ -38,7 +38,7 @@ data::ValidationReport build_pack(const config::RunConfig& config, std::ostream&
   const auto index = data::write_pack(d.pack(), listing, o, report);
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   log << "packed " << index.images_size() << " images of " << listing.name << " at " << o.height << "x" << o.width
-      << " into " << d.pack() << " in " << s << " s (" << report.corrupt_skipped << " corrupt skipped)\n";
+      << " into " << d.pack() << " in " << s << " s (" << report.corrupt_skipped << " corrupt skipped)" << std::endl;
   return report;
 }
 
@@ -92,7 +92,7 @@ TrainingData open_training_data(const config::RunConfig& config, int rank, int w
   out.loader = std::make_unique<DistributedBatchLoader>(out.set, out.store, out.sampler, lo);
   log << "data: " << out.set->name << ", " << out.set->num_classes() << " training identities, "
       << out.set->num_visible << " visible + " << out.set->num_infrared << " infrared images, "
-      << out.sampler->batches_per_epoch() << " batches per epoch; " << out.store->describe() << "\n";
+      << out.sampler->batches_per_epoch() << " batches per epoch; " << out.store->describe() << std::endl;
   return out;
 }
 

@@ -104,6 +104,7 @@ StepStats Trainer::step(const TrainBatch& batch, int64_t step_index, double epoc
   auto images = batch.images.to(device_, /*non_blocking=*/true);
   auto labels = batch.labels.to(device_, /*non_blocking=*/true);
   auto modality = batch.modality.to(device_, /*non_blocking=*/true);
+  if (images.scalar_type() == torch::kUInt8) images = images.to(torch::kFloat32).div_(255.0);
   images = normalize(augment(batch, images, step_index, &stats.ltg_rectangles));
 
   auto output = model_->forward(images, modality);
@@ -203,7 +204,9 @@ std::vector<StepStats> run_training(const config::RunConfig& requested, std::ost
       log << std::fixed << std::setprecision(4) << "step " << s + 1 << "/" << total << " epoch " << epoch << " lr "
           << stats.lr << " loss " << stats.total << " (id " << stats.id << ", triplet " << stats.triplet << ", centre "
           << stats.centre << ", modality id " << stats.modality_id << ") " << std::setprecision(2)
-          << stats.images / stats.seconds << " img/s\n";
+          << stats.images / stats.seconds << " img/s, data wait " << std::setprecision(3) << data_seconds << " s"
+          << std::endl;  // flushed: a redirected log shows progress as it happens
+      tsv.flush();
     }
   }
   double seconds = 0;
