@@ -106,6 +106,13 @@ int ltg_preview(const Arguments& a, const rfm::config::RunConfig& config) {
   return 0;
 }
 
+// A dataset, image file, pack or sampler problem: the data is at fault, not
+// the run (exit 4).
+bool is_dataset_failure(const std::exception& e) {
+  return dynamic_cast<const rfm::data::DatasetError*>(&e) || dynamic_cast<const rfm::data::ImageFileError*>(&e) ||
+         dynamic_cast<const rfm::sampler::SamplerError*>(&e);
+}
+
 int synthesize(const rfm::config::RunConfig& config) {
   const auto& y = config.synthetic();
   const std::string out = !y.output().empty() ? y.output() : config.data().root();
@@ -170,20 +177,11 @@ int main(int argc, char** argv) {
   } catch (const rfm::config::ConfigError& e) {
     std::cerr << e.what() << "\n";
     return kUsageError;
-  } catch (const rfm::data::DatasetError& e) {
-    std::cerr << "rfm: " << e.what() << "\n";
-    return kBadDataset;
-  } catch (const rfm::data::ImageFileError& e) {
-    std::cerr << "rfm: " << e.what() << "\n";
-    return kBadDataset;
-  } catch (const rfm::sampler::SamplerError& e) {
-    std::cerr << "rfm: " << e.what() << "\n";
-    return kBadDataset;
   } catch (const rfm::engine::NonFiniteLossError& e) {
     std::cerr << "rfm: " << e.what() << "; stopped\n";
     return kNonFinite;
   } catch (const std::exception& e) {
     std::cerr << "rfm: " << e.what() << "\n";
-    return 1;
+    return is_dataset_failure(e) ? kBadDataset : 1;
   }
 }
