@@ -5,8 +5,11 @@
 //   rfm synthesize   [--config F] [--set ...]      writes the synthetic dataset
 //   rfm validate     [--config F] [--set ...]      checks data.source's dataset
 //   rfm pack         [--config F] [--set ...]      writes data.pack
+//   rfm evaluate     [--config F] [--set ...] [--checkpoint P]... [--out DIR] [--export-features DIR]
+//   rfm evaluate-features --features DIR... [--dataset sysu-mm01|regdb] [--config F] [--set ...] --out DIR
 // Exit codes: 0 success, 1 runtime failure, 2 bad command line or
-// configuration, 3 non-finite loss or gradient, 4 bad dataset or pack.
+// configuration, 3 non-finite loss or gradient, 4 bad dataset or pack,
+// 5 unreadable checkpoint or feature file.
 
 #include <algorithm>
 #include <iostream>
@@ -16,6 +19,10 @@
 #include "dataset/dataset_source.h"
 #include "dataset/image_codec.h"
 #include "dataset/synthetic/synthetic_dataset.h"
+#include "evaluation/evaluation_job.h"
+#include "evaluation/npy_file.h"
+#include "proto/config_validation.h"
+#include "trainer/engine/model_checkpoint.h"
 #include "loader/training_data.h"
 #include "proto/config_loader.h"
 #include "sampler/identity_batch_sampler.h"
@@ -29,6 +36,7 @@ namespace {
 constexpr int kUsageError = 2;
 constexpr int kNonFinite = 3;
 constexpr int kBadDataset = 4;
+constexpr int kBadInput = 5;  // an unreadable checkpoint or feature file
 
 const char* kUsage =
     "usage: rfm <command> [options]\n"
@@ -39,12 +47,21 @@ const char* kUsage =
     "  synthesize     write the synthetic VIS/NIR dataset (synthetic.*) to synthetic.output or data.root\n"
     "  validate       check data.source's dataset: layout, split files, every image decoded\n"
     "  pack           decode and resize the dataset once into data.pack\n"
+    "  evaluate       SYSU-MM01 / RegDB protocol on data.source's test set: checkpoint(s) or the untrained model\n"
+    "  evaluate-features  the same protocols on exported or foreign features (.npy + labels), no model\n"
     "options:\n"
     "  --config FILE        protobuf text-format run configuration (configs/*.pbtxt)\n"
     "  --set PATH=VALUE     override one field, e.g. --set ltg.probability=0.7 (repeatable)\n"
     "  --out FILE           ltg-preview: output PNG\n"
     "  --count N            ltg-preview: number of generated figures when no images are given (default 8)\n"
-    "  --seed S             ltg-preview: draw seed (default 1)\n";
+    "  --seed S             ltg-preview: draw seed (default 1)\n"
+    "  --checkpoint FILE    evaluate: a model checkpoint (repeatable: RegDB trials); without --config its\n"
+    "                       stored configuration is used\n"
+    "  --out DIR            evaluate, evaluate-features: report directory (default <train.run_dir>/eval)\n"
+    "  --export-features DIR  evaluate: also write query/gallery .npy, labels and paths\n"
+    "  --features DIR       evaluate-features: a feature directory (repeatable: RegDB trials)\n"
+    "  --dataset NAME       evaluate-features: sysu-mm01 or regdb (default: the directory's features.pbtxt)\n"
+    "  --image-root DIR     evaluate-features: where the paths files' images are (rank lists)\n";
 
 struct Arguments {
   std::string command;
@@ -54,6 +71,8 @@ struct Arguments {
   int count = 8;
   uint64_t seed = 1;
   std::vector<std::string> inputs;
+  std::vector<std::string> checkpoints, features;
+  std::string export_features, dataset, image_root;
 };
 
 struct UsageError : std::runtime_error {
@@ -76,6 +95,11 @@ Arguments parse(int argc, char** argv) {
       else if (arg == "--out") a.out = value();
       else if (arg == "--count") a.count = std::stoi(value());
       else if (arg == "--seed") a.seed = std::stoull(value());
+      else if (arg == "--checkpoint") a.checkpoints.push_back(value());
+      else if (arg == "--features") a.features.push_back(value());
+      else if (arg == "--export-features") a.export_features = value();
+      else if (arg == "--dataset") a.dataset = value();
+      else if (arg == "--image-root") a.image_root = value();
       else if (arg.rfind("--", 0) == 0) throw UsageError("unknown option " + arg);
       else a.inputs.push_back(arg);
     } catch (const std::logic_error&) {
@@ -128,7 +152,7 @@ int synthesize(const rfm::config::RunConfig& config) {
   return 0;
 }
 
-int validate(const rfm::config::RunConfig& config) {
+int validate_dataset(const rfm::config::RunConfig& config) {
   rfm::data::DatasetCheck check;
   check.decode_images = true;
   check.threads = config.data().loader_threads() > 0 ? config.data().loader_threads() : 2;
@@ -143,6 +167,47 @@ int validate(const rfm::config::RunConfig& config) {
   return 0;
 }
 
+// evaluate: the configuration is --config's, or else the first checkpoint's
+// (with --set overrides either way).
+rfm::config::RunConfig evaluation_config(const Arguments& a) {
+  if (!a.config.empty() || a.checkpoints.empty()) return rfm::config::load_run_config(a.config, a.overrides);
+  auto config = rfm::engine::read_checkpoint_info(a.checkpoints.front()).config;
+  for (const auto& o : a.overrides) rfm::config::apply_override(config, o);
+  rfm::config::materialize_defaults(config);
+  rfm::config::validate(config);
+  return config;
+}
+
+int evaluate(const Arguments& a) {
+  rfm::eval::EvaluationRequest request;
+  request.config = evaluation_config(a);
+  request.checkpoints = a.checkpoints;
+  request.out_dir = a.out;
+  request.export_dir = a.export_features;
+  rfm::eval::run_evaluation(request, std::cout);
+  return 0;
+}
+
+int evaluate_features(const Arguments& a) {
+  if (a.features.empty()) throw UsageError("evaluate-features needs --features DIR");
+  if (a.out.empty()) throw UsageError("evaluate-features needs --out DIR");
+  const auto config = rfm::config::load_run_config(a.config, a.overrides);
+  rfm::eval::FeatureEvaluationRequest request;
+  request.feature_dirs = a.features;
+  if (!a.dataset.empty()) {
+    try {
+      request.dataset = rfm::eval::canonical_dataset_name(a.dataset);
+    } catch (const std::invalid_argument& e) {
+      throw UsageError(std::string("--dataset: ") + e.what());
+    }
+  }
+  request.evaluation = config.evaluation();
+  request.image_root = a.image_root;
+  request.out_dir = a.out;
+  rfm::eval::run_feature_evaluation(request, std::cout);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -153,10 +218,13 @@ int main(int argc, char** argv) {
       std::cout << kUsage;
       return 0;
     }
-    const std::vector<std::string> commands = {"train", "check-config", "ltg-preview", "synthesize", "validate", "pack"};
+    const std::vector<std::string> commands = {"train", "check-config", "ltg-preview", "synthesize", "validate", "pack",
+                                               "evaluate", "evaluate-features"};
     if (std::find(commands.begin(), commands.end(), args.command) == commands.end()) {
       throw UsageError("unknown command '" + args.command + "'");
     }
+    if (args.command == "evaluate") return evaluate(args);
+    if (args.command == "evaluate-features") return evaluate_features(args);
     const auto config = rfm::config::load_run_config(args.config, args.overrides);
     if (args.command == "check-config") {
       std::cout << rfm::config::to_text(config);
@@ -164,7 +232,7 @@ int main(int argc, char** argv) {
     }
     if (args.command == "ltg-preview") return ltg_preview(args, config);
     if (args.command == "synthesize") return synthesize(config);
-    if (args.command == "validate") return validate(config);
+    if (args.command == "validate") return validate_dataset(config);
     if (args.command == "pack") {
       rfm::loader::build_pack(config, std::cout).print(std::cout);
       return 0;
@@ -180,6 +248,12 @@ int main(int argc, char** argv) {
   } catch (const rfm::engine::NonFiniteLossError& e) {
     std::cerr << "rfm: " << e.what() << "; stopped\n";
     return kNonFinite;
+  } catch (const rfm::engine::CheckpointError& e) {
+    std::cerr << "rfm: " << e.what() << "\n";
+    return kBadInput;
+  } catch (const rfm::eval::NpyError& e) {
+    std::cerr << "rfm: " << e.what() << "\n";
+    return kBadInput;
   } catch (const std::exception& e) {
     std::cerr << "rfm: " << e.what() << "\n";
     return is_dataset_failure(e) ? kBadDataset : 1;

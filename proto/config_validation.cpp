@@ -163,6 +163,18 @@ std::vector<std::string> validation_errors(const RunConfig& c) {
   r.require(device_ok, "train.device", "\"" + dev + "\"", "must be \"cpu\", \"cuda\" or \"cuda:N\"");
   r.require(!t.run_dir().empty(), "train.run_dir", "\"\"", "must not be empty");
   r.require(t.eval_every_epochs() >= 0, "train.eval_every_epochs", t.eval_every_epochs(), "must be >= 0 (0 disables)");
+
+  const auto& ev = c.evaluation();
+  r.range("evaluation.trials", ev.trials(), 1, 100, "allowed range [1, 100]");
+  r.range("evaluation.multi_shot_images", ev.multi_shot_images(), 2, 100, "allowed range [2, 100]");
+  r.range("evaluation.rerank_k1", ev.rerank_k1(), 1, 1000, "allowed range [1, 1000]");
+  r.range("evaluation.rerank_k2", ev.rerank_k2(), 1, ev.rerank_k1(), "allowed range [1, evaluation.rerank_k1]");
+  r.range("evaluation.rerank_lambda", ev.rerank_lambda(), 0.f, 1.f, "allowed range [0, 1]");
+  r.range("evaluation.batch_size", ev.batch_size(), 1, 4096, "allowed range [1, 4096]");
+  r.range("evaluation.max_rank", ev.max_rank(), 20, 1000, "allowed range [20, 1000]");
+  r.range("evaluation.rank_list_queries", ev.rank_list_queries(), 0, 100, "allowed range [0, 100]");
+  r.range("evaluation.rank_list_size", ev.rank_list_size(), 1, 50, "allowed range [1, 50]");
+  r.range("evaluation.decode_threads", ev.decode_threads(), 1, 256, "allowed range [1, 256]");
   return r.errors;
 }
 

@@ -1,5 +1,7 @@
 #include "trainer/engine/trainer.h"
 
+#include "trainer/engine/model_checkpoint.h"
+
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -209,6 +211,12 @@ std::vector<StepStats> run_training(const config::RunConfig& requested, std::ost
       tsv.flush();
     }
   }
+  // Issue 5 adds periodic and preemption checkpoints; the final weights are
+  // what `rfm evaluate` reads.
+  const auto checkpoint = run_dir / config.checkpoint().directory() / "last.pt";
+  save_model_checkpoint(checkpoint.string(), trainer.model(), config, total,
+                        static_cast<double>(total) / static_cast<double>(per_epoch));
+  log << "checkpoint " << checkpoint.string() << "\n";
   double seconds = 0;
   for (const auto& h : history) seconds += h.seconds;
   log << std::fixed << std::setprecision(3) << "done: " << history.size() << " steps, mean step " << seconds / history.size()

@@ -1,0 +1,43 @@
+#pragma once
+// `rfm evaluate` and `rfm evaluate-features` as library calls: from
+// checkpoints (or an untrained model) and a dataset, or from exported
+// feature directories, to a report directory.
+
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "evaluation_report.pb.h"
+#include "rfm_config.pb.h"
+
+namespace rfm::eval {
+
+struct EvaluationRequest {
+  // The effective configuration: data, evaluation and device sections are
+  // used as they are; the model section of each checkpoint replaces its own.
+  config::RunConfig config;
+  // Empty: the untrained model (seeded by train.seed).  Several: RegDB
+  // models of different trials, whose results are pooled per protocol.
+  std::vector<std::string> checkpoints;
+  std::string out_dir;     // "": <train.run_dir>/eval
+  std::string export_dir;  // "": no export; several checkpoints: <dir>/<index>
+};
+
+EvaluationReport run_evaluation(const EvaluationRequest& request, std::ostream& log);
+
+struct FeatureEvaluationRequest {
+  std::vector<std::string> feature_dirs;  // several: RegDB trials, pooled
+  // "SYSU-MM01" or "RegDB"; "" takes each directory's features.pbtxt.
+  std::string dataset;
+  config::EvaluationConfig evaluation;
+  std::string image_root;  // "": the features.pbtxt's (rank lists only)
+  std::string out_dir;
+};
+
+EvaluationReport run_feature_evaluation(const FeatureEvaluationRequest& request, std::ostream& log);
+
+// "SYSU-MM01" / "RegDB" from user spellings (sysu, sysu-mm01, regdb, ...);
+// std::invalid_argument otherwise.
+std::string canonical_dataset_name(const std::string& name);
+
+}  // namespace rfm::eval

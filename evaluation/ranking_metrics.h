@@ -1,0 +1,51 @@
+#pragma once
+// CMC, mAP and mINP from a query x gallery distance matrix, with the rules
+// of the community's VI-ReID reference code (docs/EVALUATION.md):
+//  - a query's ranking is the gallery sorted by ascending distance; equal
+//    distances keep gallery order (a stable sort), so ties are reproducible;
+//  - SYSU-MM01 leaves out gallery images of camera 2 for queries of camera 3
+//    (the same room), and its CMC collapses repeated identities along the
+//    ranking to their first occurrence before the cumulative match;
+//  - mAP and mINP use the plain ranking after the camera rule; a query with
+//    no matching gallery image is skipped for them.
+// No LibTorch: distances arrive as a row-major float matrix.
+
+#include <cstdint>
+#include <vector>
+
+namespace rfm::eval {
+
+struct Labels {
+  std::vector<int64_t> pid;
+  std::vector<int> camid;
+  size_t size() const { return pid.size(); }
+};
+
+struct RankingRules {
+  // SYSU-MM01: a camera-3 query does not see camera-2 gallery images.
+  bool exclude_same_room = false;
+  // SYSU-MM01: CMC over the ranking with repeated identities collapsed, and
+  // averaged over every query (the reference divides by all queries).
+  // Otherwise the plain CMC averaged over the queries with a match.
+  bool collapse_identities = false;
+  int max_rank = 20;
+};
+
+struct RankingMetrics {
+  std::vector<double> cmc;  // max_rank values in [0, 1]; past the gallery's end the last value repeats
+  double map = 0.0;
+  double minp = 0.0;
+  int64_t queries = 0;
+  int64_t valid_queries = 0;
+};
+
+// A query's gallery indices, nearest first, after the camera rule.
+std::vector<int64_t> rank_gallery(const float* distances, int64_t gallery_size, int query_camid,
+                                  const std::vector<int>& gallery_camids, const RankingRules& rules);
+
+// `distances` is queries x gallery, row-major.  Throws std::invalid_argument
+// when the sizes disagree, and when no query has a match (nothing to average).
+RankingMetrics evaluate_ranking(const std::vector<float>& distances, const Labels& query, const Labels& gallery,
+                                const RankingRules& rules);
+
+}  // namespace rfm::eval

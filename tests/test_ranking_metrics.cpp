@@ -1,0 +1,110 @@
+// Hand-built rankings: every expected value below is worked out by hand
+// from the rules in docs/EVALUATION.md.
+#include <gtest/gtest.h>
+
+#include "evaluation/ranking_metrics.h"
+
+namespace rfm::eval {
+namespace {
+
+Labels labels(std::vector<int64_t> pid, std::vector<int> cam) { return Labels{std::move(pid), std::move(cam)}; }
+
+RankingRules plain(int max_rank = 5) {
+  RankingRules r;
+  r.max_rank = max_rank;
+  return r;
+}
+
+RankingRules sysu(int max_rank = 5) {
+  RankingRules r;
+  r.exclude_same_room = true;
+  r.collapse_identities = true;
+  r.max_rank = max_rank;
+  return r;
+}
+
+TEST(RankingMetrics, ApInpAndCmcOfOneQuery) {
+  // Matches at ranks 2 and 4: AP = (1/2 + 2/4) / 2, INP = 2/4.
+  const auto m = evaluate_ranking({0.1f, 0.2f, 0.3f, 0.4f}, labels({1}, {1}), labels({2, 1, 3, 1}, {2, 2, 2, 2}), plain());
+  EXPECT_DOUBLE_EQ(m.map, 0.5);
+  EXPECT_DOUBLE_EQ(m.minp, 0.5);
+  EXPECT_EQ(m.cmc, (std::vector<double>{0, 1, 1, 1, 1}));  // past the 4-image gallery the last value repeats
+  EXPECT_EQ(m.valid_queries, 1);
+}
+
+TEST(RankingMetrics, EqualDistancesKeepGalleryOrder) {
+  // All three at the same distance: the stable order is 0, 1, 2.
+  const auto a = evaluate_ranking({0.5f, 0.5f, 0.5f}, labels({1}, {1}), labels({2, 1, 2}, {2, 2, 2}), plain(3));
+  EXPECT_DOUBLE_EQ(a.map, 0.5);
+  EXPECT_EQ(a.cmc, (std::vector<double>{0, 1, 1}));
+  const auto b = evaluate_ranking({0.5f, 0.5f, 0.5f}, labels({1}, {1}), labels({1, 2, 2}, {2, 2, 2}), plain(3));
+  EXPECT_DOUBLE_EQ(b.map, 1.0);
+  EXPECT_EQ(b.cmc, (std::vector<double>{1, 1, 1}));
+  // A strictly smaller distance still wins over gallery order.
+  const auto c = evaluate_ranking({0.5f, 0.5f, 0.4f}, labels({1}, {1}), labels({1, 2, 2}, {2, 2, 2}), plain(3));
+  EXPECT_DOUBLE_EQ(c.map, 0.5);
+}
+
+TEST(RankingMetrics, SysuCmcCollapsesRepeatedIdentities) {
+  // Ranking: 2, 2, 2, 1.  Plain CMC hits at rank 4; collapsed: ids 2, 1, so rank 2.
+  const std::vector<float> d{0.1f, 0.2f, 0.3f, 0.4f};
+  const auto q = labels({1}, {6});
+  const auto g = labels({2, 2, 2, 1}, {1, 1, 1, 1});
+  const auto collapsed = evaluate_ranking(d, q, g, sysu());
+  EXPECT_EQ(collapsed.cmc, (std::vector<double>{0, 1, 1, 1, 1}));
+  // mAP and mINP use the plain ranking: one match at rank 4.
+  EXPECT_DOUBLE_EQ(collapsed.map, 0.25);
+  EXPECT_DOUBLE_EQ(collapsed.minp, 0.25);
+  const auto uncollapsed = evaluate_ranking(d, q, g, plain());
+  EXPECT_EQ(uncollapsed.cmc, (std::vector<double>{0, 0, 0, 1, 1}));
+}
+
+TEST(RankingMetrics, CameraThreeQueriesDoNotSeeCameraTwo) {
+  // Gallery: (pid 1, cam 2) at 0.1, (pid 2, cam 1) at 0.2, (pid 1, cam 1) at 0.3.
+  const std::vector<float> d{0.1f, 0.2f, 0.3f};
+  const auto g = labels({1, 2, 1}, {2, 1, 1});
+  const auto cam3 = evaluate_ranking(d, labels({1}, {3}), g, sysu(3));
+  EXPECT_DOUBLE_EQ(cam3.map, 0.5);  // ranking 2, 1 after the rule
+  EXPECT_EQ(cam3.cmc, (std::vector<double>{0, 1, 1}));
+  const auto cam6 = evaluate_ranking(d, labels({1}, {6}), g, sysu(3));
+  EXPECT_DOUBLE_EQ(cam6.map, (1.0 + 2.0 / 3.0) / 2.0);  // ranking 1, 2, 1
+  EXPECT_DOUBLE_EQ(cam6.minp, 2.0 / 3.0);
+  EXPECT_EQ(cam6.cmc, (std::vector<double>{1, 1, 1}));
+  // RegDB rules keep camera 2 for every query.
+  EXPECT_DOUBLE_EQ(evaluate_ranking(d, labels({1}, {3}), g, plain(3)).map, (1.0 + 2.0 / 3.0) / 2.0);
+  // The rank list shows the ranking after the rule.
+  EXPECT_EQ(rank_gallery(d.data(), 3, 3, g.camid, sysu()), (std::vector<int64_t>{1, 2}));
+}
+
+TEST(RankingMetrics, QueriesWithoutMatchesAreSkippedForMapAndPlainCmc) {
+  // Query 0 (pid 1) matches at rank 1; query 1 (pid 9) has no gallery image.
+  const std::vector<float> d{0.1f, 0.2f, 0.3f, 0.1f, 0.2f, 0.3f};
+  const auto q = labels({1, 9}, {6, 6});
+  const auto g = labels({1, 2, 3}, {1, 1, 1});
+  const auto p = evaluate_ranking(d, q, g, plain(3));
+  EXPECT_EQ(p.queries, 2);
+  EXPECT_EQ(p.valid_queries, 1);
+  EXPECT_DOUBLE_EQ(p.map, 1.0);
+  EXPECT_EQ(p.cmc, (std::vector<double>{1, 1, 1}));
+  // SYSU's collapsed CMC divides by every query, as the reference code does.
+  const auto s = evaluate_ranking(d, q, g, sysu(3));
+  EXPECT_DOUBLE_EQ(s.map, 1.0);
+  EXPECT_EQ(s.cmc, (std::vector<double>{0.5, 0.5, 0.5}));
+}
+
+TEST(RankingMetrics, AveragesOverQueries) {
+  // Query 0 matches at rank 1 (AP 1), query 1 at rank 3 (AP 1/3).
+  const std::vector<float> d{0.1f, 0.2f, 0.3f, 0.3f, 0.2f, 0.1f};
+  const auto m = evaluate_ranking(d, labels({1, 1}, {6, 6}), labels({1, 2, 3}, {1, 1, 1}), plain(3));
+  EXPECT_DOUBLE_EQ(m.map, (1.0 + 1.0 / 3.0) / 2.0);
+  EXPECT_DOUBLE_EQ(m.minp, (1.0 + 1.0 / 3.0) / 2.0);
+  EXPECT_EQ(m.cmc, (std::vector<double>{0.5, 0.5, 1.0}));
+}
+
+TEST(RankingMetrics, RejectsBadInput) {
+  EXPECT_THROW(evaluate_ranking({0.1f}, labels({1}, {1}), labels({1, 2}, {1, 1}), plain()), std::invalid_argument);
+  EXPECT_THROW(evaluate_ranking({0.1f}, labels({1}, {1}), labels({2}, {1}), plain()), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace rfm::eval

@@ -1,0 +1,122 @@
+#include "trainer/engine/model_checkpoint.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <sstream>
+
+#include <google/protobuf/text_format.h>
+
+namespace rfm::engine {
+namespace {
+
+constexpr const char* kFormat = "rfm-model-checkpoint-1";
+
+void fsync_path(const std::string& path, bool directory) {
+  const int fd = ::open(path.c_str(), directory ? O_RDONLY | O_DIRECTORY : O_RDONLY);
+  if (fd < 0) throw CheckpointError(path + ": cannot open to fsync");
+  const int rc = ::fsync(fd);
+  ::close(fd);
+  if (rc != 0) throw CheckpointError(path + ": fsync failed");
+}
+
+torch::serialize::InputArchive open_archive(const std::string& path) {
+  if (!std::filesystem::is_regular_file(path)) throw CheckpointError(path + ": no such checkpoint file");
+  torch::serialize::InputArchive archive;
+  try {
+    archive.load_from(path);
+    c10::IValue format;
+    if (!archive.try_read("format", format) || !format.isString() || format.toStringRef() != kFormat) {
+      throw CheckpointError(path + ": not an rfm model checkpoint (no '" + std::string(kFormat) + "' marker)");
+    }
+  } catch (const c10::Error& e) {
+    throw CheckpointError(path + ": unreadable checkpoint (truncated or corrupt): " + e.what_without_backtrace());
+  }
+  return archive;
+}
+
+// Module::load would silently adopt a stored tensor of another shape, so
+// every parameter and buffer is checked against the model first.
+void load_checked(torch::nn::Module& module, torch::serialize::InputArchive& archive, const std::string& prefix,
+                  const std::string& path) {
+  auto take = [&](const std::string& name, torch::Tensor& target, bool buffer) {
+    torch::Tensor stored;
+    if (!archive.try_read(name, stored, buffer)) {
+      throw CheckpointError(path + ": checkpoint has no tensor '" + prefix + name + "' (another architecture?)");
+    }
+    if (stored.sizes() != target.sizes()) {
+      std::ostringstream msg;
+      msg << path << ": tensor '" << prefix << name << "' is " << stored.sizes() << " in the checkpoint, "
+          << target.sizes() << " in the model (another architecture?)";
+      throw CheckpointError(msg.str());
+    }
+    torch::NoGradGuard no_grad;
+    target.copy_(stored);
+  };
+  for (auto& p : module.named_parameters(/*recurse=*/false)) take(p.key(), p.value(), false);
+  for (auto& b : module.named_buffers(/*recurse=*/false)) take(b.key(), b.value(), true);
+  for (auto& child : module.named_children()) {
+    torch::serialize::InputArchive sub;
+    if (!archive.try_read(child.key(), sub)) {
+      throw CheckpointError(path + ": checkpoint has no module '" + prefix + child.key() + "' (another architecture?)");
+    }
+    load_checked(*child.value(), sub, prefix + child.key() + ".", path);
+  }
+}
+
+}  // namespace
+
+void save_model_checkpoint(const std::string& path, model::RfmModel& model, const config::RunConfig& config,
+                           int64_t step, double epoch) {
+  namespace fs = std::filesystem;
+  const fs::path target(path);
+  if (target.has_parent_path()) fs::create_directories(target.parent_path());
+  std::string config_text;
+  google::protobuf::TextFormat::PrintToString(config, &config_text);
+  torch::serialize::OutputArchive archive;
+  torch::serialize::OutputArchive weights;
+  model->save(weights);
+  archive.write("model", weights);
+  archive.write("format", c10::IValue(std::string(kFormat)));
+  archive.write("config", c10::IValue(config_text));
+  archive.write("step", c10::IValue(step));
+  archive.write("epoch", c10::IValue(epoch));
+  const std::string tmp = path + ".tmp";
+  try {
+    archive.save_to(tmp);
+  } catch (const c10::Error& e) {
+    std::remove(tmp.c_str());
+    throw CheckpointError(tmp + ": cannot write checkpoint: " + e.what_without_backtrace());
+  }
+  fsync_path(tmp, false);
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) throw CheckpointError(path + ": cannot rename " + tmp);
+  fsync_path(target.has_parent_path() ? target.parent_path().string() : ".", true);
+}
+
+CheckpointInfo read_checkpoint_info(const std::string& path) {
+  auto archive = open_archive(path);
+  CheckpointInfo info;
+  c10::IValue config, step, epoch;
+  if (!archive.try_read("config", config) || !config.isString() ||
+      !google::protobuf::TextFormat::ParseFromString(config.toStringRef(), &info.config)) {
+    throw CheckpointError(path + ": checkpoint has no readable configuration");
+  }
+  if (archive.try_read("step", step) && step.isInt()) info.step = step.toInt();
+  if (archive.try_read("epoch", epoch) && epoch.isDouble()) info.epoch = epoch.toDouble();
+  return info;
+}
+
+void load_model_weights(const std::string& path, model::RfmModel& model) {
+  auto archive = open_archive(path);
+  torch::serialize::InputArchive weights;
+  try {
+    if (!archive.try_read("model", weights)) throw CheckpointError(path + ": checkpoint has no model weights");
+    load_checked(*model, weights, "", path);
+  } catch (const c10::Error& e) {
+    throw CheckpointError(path + ": weights do not fit the model: " + e.what_without_backtrace());
+  }
+}
+
+}  // namespace rfm::engine
