@@ -67,6 +67,45 @@ check "stale pack" 4 "syn.pack: stale pack: built at 128x64, the configuration a
 printf 'RFMPACK1garbage' >"$work/bad.pack"
 check "corrupt pack" 4 "bad.pack: .*rebuild it with .rfm pack." -- \
   "$rfm" train --config "$demo" "${data[@]}" --set data.pack="$work/bad.pack" --set train.max_steps=1 --set train.run_dir="$work/r4"
+ckpt="$work/syn-run/checkpoints/last.pt"
+check "evaluate a checkpoint" 0 "\| SYSU-MM01 all-search single-shot \| 2 \|" -- \
+  "$rfm" evaluate --checkpoint "$ckpt" --set evaluation.trials=2 --out "$work/eval" --export-features "$work/feat"
+for f in report.json report.md cmc.png rank_list_sysu-mm01-indoor-search-single-shot.png; do
+  [[ -s "$work/eval/$f" ]] && passes=$((passes + 1)) || { echo "FAIL evaluate wrote no $f"; failures=$((failures + 1)); }
+done
+# Features as another codebase would hand them over: numpy float64 in
+# Fortran order, no paths, no features.pbtxt.  Same numbers.
+if /usr/bin/python3 -c "import numpy" 2>/dev/null; then
+  /usr/bin/python3 - "$work/feat" "$work/foreign" <<'PY'
+import os, shutil, sys
+import numpy as np
+src, dst = sys.argv[1], sys.argv[2]
+os.makedirs(dst)
+for role in ("query", "gallery"):
+    x = np.load(os.path.join(src, role + ".npy"))
+    labels = np.loadtxt(os.path.join(src, role + "_labels.txt"), dtype=np.int64, ndmin=2)
+    assert x.dtype == np.float32 and x.shape[0] == labels.shape[0], (x.dtype, x.shape, labels.shape)
+    np.save(os.path.join(dst, role + ".npy"), np.asfortranarray(x.astype(np.float64)))
+    shutil.copy(os.path.join(src, role + "_labels.txt"), dst)
+PY
+  check "evaluate foreign features" 0 "SYSU-MM01 protocol" -- "$rfm" evaluate-features --features "$work/foreign" \
+    --dataset sysu-mm01 --set evaluation.trials=2 --out "$work/eval-foreign"
+  if diff <(grep "^| SYSU" "$work/eval/report.md") <(grep "^| SYSU" "$work/eval-foreign/report.md") >/dev/null; then
+    passes=$((passes + 1))
+  else
+    echo "FAIL foreign features give other numbers"; failures=$((failures + 1))
+  fi
+fi
+check "features without a dataset name" 1 "foreign: no features.pbtxt names the dataset" -- \
+  "$rfm" evaluate-features --features "$work/foreign" --out "$work/eval-x"
+head -c 100 "$work/feat/query.npy" >"$work/short.npy" && mkdir -p "$work/cut" && cp "$work"/feat/* "$work/cut/" &&
+  mv "$work/short.npy" "$work/cut/query.npy"
+check "truncated features" 5 "cut/query.npy: not a readable .npy matrix" -- \
+  "$rfm" evaluate-features --features "$work/cut" --out "$work/eval-x"
+head -c 5000 "$ckpt" >"$work/cut.pt"
+check "truncated checkpoint" 5 "cut.pt: unreadable checkpoint" -- "$rfm" evaluate --checkpoint "$work/cut.pt"
+check "evaluate random identities" 2 "data.source = RANDOM_IDENTITIES: evaluation needs SYSU_MM01 or REGDB" -- \
+  "$rfm" evaluate --config "$random"
 img=$(ls "$work"/syn/cam1/*/0001.jpg | head -1)
 check "preview of dataset images" 0 "wrote .*jpg-grid.png \(1 inputs" -- "$rfm" ltg-preview --config "$demo" --out "$work/jpg-grid.png" "$img"
 rm -rf "$work/syn/cam4"
