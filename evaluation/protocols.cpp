@@ -80,9 +80,19 @@ RankList make_rank_list(const std::vector<float>& distances, const Labels& query
                         const std::vector<int64_t>& gallery_rows, const RankingRules& rules, const EvaluationConfig& c) {
   RankList list;
   const int64_t nq = static_cast<int64_t>(query.size()), ng = static_cast<int64_t>(gallery.size());
-  const int64_t count = std::min<int64_t>(c.rank_list_queries(), nq);
-  for (int64_t i = 0; i < count; ++i) {
-    const int64_t q = i * nq / count;
+  std::vector<int64_t> chosen;
+  for (const int row : c.rank_list_query_rows()) {
+    if (row >= nq) {
+      throw std::invalid_argument("evaluation.rank_list_query_rows: row " + std::to_string(row) + " is past the " +
+                                  std::to_string(nq) + " queries");
+    }
+    chosen.push_back(row);
+  }
+  if (chosen.empty()) {
+    const int64_t count = std::min<int64_t>(c.rank_list_queries(), nq);
+    for (int64_t i = 0; i < count; ++i) chosen.push_back(i * nq / count);
+  }
+  for (const int64_t q : chosen) {
     const auto order = rank_gallery(distances.data() + q * ng, ng, query.camid[q], gallery.camid, rules);
     std::vector<int64_t> rows;
     std::vector<bool> match;

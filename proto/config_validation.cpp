@@ -174,6 +174,10 @@ std::vector<std::string> validation_errors(const RunConfig& c) {
   r.range("evaluation.max_rank", ev.max_rank(), 20, 1000, "allowed range [20, 1000]");
   r.range("evaluation.rank_list_queries", ev.rank_list_queries(), 0, 100, "allowed range [0, 100]");
   r.range("evaluation.rank_list_size", ev.rank_list_size(), 1, 50, "allowed range [1, 50]");
+  for (int i = 0; i < ev.rank_list_query_rows_size(); ++i) {
+    r.require(ev.rank_list_query_rows(i) >= 0, "evaluation.rank_list_query_rows[" + std::to_string(i) + "]",
+              ev.rank_list_query_rows(i), "must be >= 0");
+  }
   r.range("evaluation.decode_threads", ev.decode_threads(), 1, 256, "allowed range [1, 256]");
   return r.errors;
 }

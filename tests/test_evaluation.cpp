@@ -96,6 +96,32 @@ TEST(SysuGallery, MultiShotSamplesWithoutReplacement) {
   EXPECT_EQ(rows.size(), 23u);
 }
 
+TEST(Protocols, RankListShowsChosenQueriesAfterTheRanking) {
+  // One-dimensional raw features: distance = |difference|.
+  FeatureSet query = pool_of({{1, 6, 1}, {2, 6, 1}, {3, 6, 1}});
+  query.features.values = {0.f, 10.f, 20.f};
+  FeatureSet gallery = pool_of({{1, 1, 1}, {2, 1, 1}, {3, 1, 1}, {3, 2, 1}});
+  gallery.features.values = {0.1f, 10.2f, 19.5f, 20.5f};
+  EvaluationConfig c;
+  c.add_sysu_modes(EvaluationConfig::ALL_SEARCH);
+  c.set_sysu_gallery(EvaluationConfig::AS_GIVEN);
+  c.set_l2_normalize(false);
+  c.set_rank_list_size(2);
+  c.add_rank_list_query_rows(2);
+  c.add_rank_list_query_rows(0);
+  const auto out = evaluate_sysu(query, gallery, c);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_DOUBLE_EQ(out[0].result.map().mean(), 1.0);
+  EXPECT_EQ(out[0].result.trials(0).gallery(), 4);
+  const auto& list = out[0].rank_list;
+  EXPECT_EQ(list.query_rows, (std::vector<int64_t>{2, 0}));
+  // Query 2 (20.0) is 0.5 from gallery rows 2 and 3: the tie keeps gallery order.
+  EXPECT_EQ(list.gallery_rows, (std::vector<std::vector<int64_t>>{{2, 3}, {0, 1}}));
+  EXPECT_EQ(list.matches, (std::vector<std::vector<bool>>{{true, true}, {true, false}}));
+  c.add_rank_list_query_rows(5);
+  EXPECT_THROW(evaluate_sysu(query, gallery, c), std::invalid_argument);
+}
+
 TEST(Protocols, SummaryIsMeanAndPopulationStd) {
   ProtocolResult r;
   for (const double v : {0.2, 0.4}) {
