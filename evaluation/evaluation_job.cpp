@@ -8,13 +8,10 @@
 #include <iomanip>
 #include <sstream>
 
-#include <google/protobuf/text_format.h>
 #include <torch/torch.h>
 
 #include "dataset/dataset_source.h"
 #include "dataset/image_codec.h"
-#include "dataset/image_resize.h"
-#include "dataset/dataset_readers.h"
 #include "evaluation/feature_extractor.h"
 #include "evaluation/protocols.h"
 #include "evaluation/report_files.h"
