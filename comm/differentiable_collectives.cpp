@@ -60,3 +60,17 @@ GatheredTensor DifferentiableCollectives::all_gather(const torch::Tensor& local)
 }
 
 }  // namespace rfm::comm
+
+namespace rfm::comm {
+
+// Defaults for transports without a faster path: one buffer at a time.
+void TensorTransport::all_reduce_sum_in_place(std::vector<torch::Tensor>& buffers) {
+  for (auto& b : buffers) b.copy_(all_reduce_sum(b));
+}
+
+void TensorTransport::broadcast_in_place(torch::Tensor& tensor, int root) {
+  auto all = all_gather(tensor.unsqueeze(0));
+  tensor.copy_(all.at(static_cast<size_t>(root)).squeeze(0));
+}
+
+}  // namespace rfm::comm

@@ -38,6 +38,7 @@ class InProcessTransport final : public TensorTransport {
   int world_size() const override { return group_->world_size(); }
   torch::Tensor all_reduce_sum(const torch::Tensor& local) override;
   std::vector<torch::Tensor> all_gather(const torch::Tensor& local) override;
+  const char* backend_name() const override { return "in-process"; }
 
  private:
   std::shared_ptr<InProcessGroup> group_;

@@ -21,6 +21,14 @@ class TensorTransport {
   virtual torch::Tensor all_reduce_sum(const torch::Tensor& local) = 0;
   // Every rank's tensor, in rank order (dim 0 may differ between ranks).
   virtual std::vector<torch::Tensor> all_gather(const torch::Tensor& local) = 0;
+  // Sums each contiguous buffer over ranks in place.  Backends that can
+  // overlap the buffers' transfers (MPI's non-blocking all-reduce, an NCCL
+  // group) do; the gradient buckets come through here.
+  virtual void all_reduce_sum_in_place(std::vector<torch::Tensor>& buffers);
+  // Overwrites `tensor` (contiguous, same shape everywhere) with root's.
+  virtual void broadcast_in_place(torch::Tensor& tensor, int root);
+  // Name for logs and errors: "mpi", "nccl", "in-process".
+  virtual const char* backend_name() const = 0;
 };
 
 // BatchCollectives whose operations carry gradients across ranks: the

@@ -1,0 +1,117 @@
+#include "comm/mpi_transport.h"
+
+#include <mpi.h>
+
+#include <stdexcept>
+#include <string>
+
+namespace rfm::comm {
+namespace {
+
+MPI_Datatype mpi_type(const torch::Tensor& t) {
+  switch (t.scalar_type()) {
+    case torch::kFloat32: return MPI_FLOAT;
+    case torch::kFloat64: return MPI_DOUBLE;
+    case torch::kInt32: return MPI_INT32_T;
+    case torch::kInt64: return MPI_INT64_T;
+    case torch::kUInt8: return MPI_UINT8_T;
+    default: throw std::invalid_argument(std::string("MPI backend: unsupported dtype ") + c10::toString(t.scalar_type()));
+  }
+}
+
+void check_cpu(const torch::Tensor& t, const char* what) {
+  if (!t.device().is_cpu()) {
+    throw std::invalid_argument(std::string("MPI backend: ") + what + " needs a CPU tensor, got " + t.device().str() +
+                                " (use the NCCL backend for CUDA tensors)");
+  }
+}
+
+void check(int code, const char* call) {
+  if (code != MPI_SUCCESS) {
+    char text[MPI_MAX_ERROR_STRING];
+    int length = 0;
+    MPI_Error_string(code, text, &length);
+    throw std::runtime_error(std::string(call) + " failed: " + std::string(text, static_cast<size_t>(length)));
+  }
+}
+
+}  // namespace
+
+MpiTransport::MpiTransport(const MpiSession& session)
+    : rank_(session.placement().rank), world_size_(session.placement().world_size) {
+  if (!session.active()) throw std::logic_error("MpiTransport needs an active MpiSession (start the job with mpirun or srun)");
+}
+
+torch::Tensor MpiTransport::all_reduce_sum(const torch::Tensor& local) {
+  check_cpu(local, "all_reduce_sum");
+  auto out = local.contiguous().clone();
+  check(MPI_Allreduce(MPI_IN_PLACE, out.data_ptr(), static_cast<int>(out.numel()), mpi_type(out), MPI_SUM,
+                      MPI_COMM_WORLD),
+        "MPI_Allreduce");
+  return out;
+}
+
+std::vector<torch::Tensor> MpiTransport::all_gather(const torch::Tensor& local) {
+  check_cpu(local, "all_gather");
+  auto mine = local.contiguous();
+  mpi_type(mine);  // rejects dtypes the other backends would not carry either
+  int64_t rows = mine.dim() == 0 ? 1 : mine.size(0);
+  std::vector<int64_t> all_rows(static_cast<size_t>(world_size_));
+  check(MPI_Allgather(&rows, 1, MPI_INT64_T, all_rows.data(), 1, MPI_INT64_T, MPI_COMM_WORLD), "MPI_Allgather");
+  const int64_t row_bytes = rows > 0 ? static_cast<int64_t>(mine.nbytes()) / rows
+                                     : static_cast<int64_t>(mine.element_size()) * (mine.dim() > 1 ? mine[0].numel() : 1);
+  std::vector<int> counts(static_cast<size_t>(world_size_)), displs(static_cast<size_t>(world_size_));
+  int64_t total_rows = 0;
+  for (int r = 0; r < world_size_; ++r) {
+    const int64_t bytes = all_rows[static_cast<size_t>(r)] * row_bytes;
+    if (total_rows * row_bytes + bytes > INT32_MAX) throw std::runtime_error("MPI backend: all_gather over 2 GiB");
+    counts[static_cast<size_t>(r)] = static_cast<int>(bytes);
+    displs[static_cast<size_t>(r)] = static_cast<int>(total_rows * row_bytes);
+    total_rows += all_rows[static_cast<size_t>(r)];
+  }
+  std::vector<int64_t> shape = mine.sizes().vec();
+  if (shape.empty()) shape.push_back(1);
+  shape[0] = total_rows;
+  auto all = torch::empty(shape, mine.options());
+  check(MPI_Allgatherv(mine.data_ptr(), counts[static_cast<size_t>(rank_)], MPI_BYTE, all.data_ptr(), counts.data(),
+                       displs.data(), MPI_BYTE, MPI_COMM_WORLD),
+        "MPI_Allgatherv");
+  std::vector<torch::Tensor> parts;
+  int64_t offset = 0;
+  for (int r = 0; r < world_size_; ++r) {
+    auto part = all.narrow(0, offset, all_rows[static_cast<size_t>(r)]);
+    parts.push_back(local.dim() == 0 ? part.squeeze(0) : part);
+    offset += all_rows[static_cast<size_t>(r)];
+  }
+  return parts;
+}
+
+void MpiTransport::all_reduce_sum_in_place(std::vector<torch::Tensor>& buffers) {
+  std::vector<MPI_Request> requests(buffers.size(), MPI_REQUEST_NULL);
+  for (size_t i = 0; i < buffers.size(); ++i) {
+    check_cpu(buffers[i], "all_reduce_sum_in_place");
+    if (!buffers[i].is_contiguous()) throw std::invalid_argument("MPI backend: in-place all-reduce of a strided tensor");
+    check(MPI_Iallreduce(MPI_IN_PLACE, buffers[i].data_ptr(), static_cast<int>(buffers[i].numel()),
+                         mpi_type(buffers[i]), MPI_SUM, MPI_COMM_WORLD, &requests[i]),
+          "MPI_Iallreduce");
+  }
+  check(MPI_Waitall(static_cast<int>(requests.size()), requests.data(), MPI_STATUSES_IGNORE), "MPI_Waitall");
+}
+
+void MpiTransport::broadcast_in_place(torch::Tensor& tensor, int root) {
+  check_cpu(tensor, "broadcast_in_place");
+  if (!tensor.is_contiguous()) throw std::invalid_argument("MPI backend: broadcast of a strided tensor");
+  check(MPI_Bcast(tensor.data_ptr(), static_cast<int>(tensor.nbytes()), MPI_BYTE, root, MPI_COMM_WORLD), "MPI_Bcast");
+}
+
+std::string MpiTransport::broadcast_bytes(const std::string& bytes, int root) {
+  int64_t size = static_cast<int64_t>(bytes.size());
+  check(MPI_Bcast(&size, 1, MPI_INT64_T, root, MPI_COMM_WORLD), "MPI_Bcast");
+  std::string out = rank_ == root ? bytes : std::string(static_cast<size_t>(size), '\0');
+  check(MPI_Bcast(out.data(), static_cast<int>(size), MPI_BYTE, root, MPI_COMM_WORLD), "MPI_Bcast");
+  return out;
+}
+
+void MpiTransport::barrier() { check(MPI_Barrier(MPI_COMM_WORLD), "MPI_Barrier"); }
+
+}  // namespace rfm::comm
