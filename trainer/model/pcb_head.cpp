@@ -14,7 +14,7 @@ PcbHeadImpl::PcbHeadImpl(const PcbHeadOptions& options) : options_(options) {
   for (int64_t k = 0; k < options.num_parts(); ++k) {
     nn::Linear fc(nn::LinearOptions(options.in_channels(), options.part_dim()).bias(false));
     nn::init::kaiming_normal_(fc->weight, 0.0, torch::kFanOut, torch::kReLU);
-    nn::BatchNorm1d bn(options.part_dim());
+    SyncBatchNorm bn(options.part_dim());
     nn::Linear cls(nn::LinearOptions(options.part_dim(), options.num_classes()).bias(false));
     nn::init::normal_(cls->weight, 0.0, 0.001);  // the classifier init of PCB/BNNeck
     reducers->push_back(fc);
@@ -39,7 +39,7 @@ PcbOutput PcbHeadImpl::forward(const torch::Tensor& feature) {
   for (int64_t k = 0; k < options_.num_parts(); ++k) {
     auto v = parts.select(2, k);
     auto h = reducers[k]->as<nn::Linear>()->forward(v);
-    auto f = norms[k]->as<nn::BatchNorm1d>()->forward(h);
+    auto f = norms[k]->as<SyncBatchNormImpl>()->forward(h);
     reduced.push_back(h);
     normalized.push_back(f);
     logits.push_back(classifiers[k]->as<nn::Linear>()->forward(f));
@@ -52,7 +52,7 @@ torch::Tensor PcbHeadImpl::embed(const torch::Tensor& feature) {
   std::vector<torch::Tensor> normalized;
   for (int64_t k = 0; k < options_.num_parts(); ++k) {
     auto h = reducers[k]->as<nn::Linear>()->forward(parts.select(2, k));
-    normalized.push_back(norms[k]->as<nn::BatchNorm1d>()->forward(h));
+    normalized.push_back(norms[k]->as<SyncBatchNormImpl>()->forward(h));
   }
   return torch::cat(normalized, 1);
 }

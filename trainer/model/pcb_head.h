@@ -7,6 +7,8 @@
 
 #include <torch/torch.h>
 
+#include "trainer/model/sync_batch_norm.h"
+
 namespace rfm::model {
 
 struct PcbHeadOptions {

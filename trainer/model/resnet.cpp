@@ -19,7 +19,7 @@ void init_like_torchvision(nn::Module& module) {
   for (auto& m : module.modules(/*include_self=*/false)) {
     if (auto* c = m->as<nn::Conv2d>()) {
       nn::init::kaiming_normal_(c->weight, 0.0, torch::kFanOut, torch::kReLU);
-    } else if (auto* b = m->as<nn::BatchNorm2d>()) {
+    } else if (auto* b = m->as<SyncBatchNormImpl>()) {
       nn::init::ones_(b->weight);
       nn::init::zeros_(b->bias);
     }
@@ -45,11 +45,11 @@ class BasicBlockImpl : public nn::Module {
  public:
   BasicBlockImpl(int64_t in, int64_t planes, int64_t stride) {
     conv1 = register_module("conv1", conv(in, planes, 3, stride, 1));
-    bn1 = register_module("bn1", nn::BatchNorm2d(planes));
+    bn1 = register_module("bn1", SyncBatchNorm(planes));
     conv2 = register_module("conv2", conv(planes, planes, 3, 1, 1));
-    bn2 = register_module("bn2", nn::BatchNorm2d(planes));
+    bn2 = register_module("bn2", SyncBatchNorm(planes));
     if (stride != 1 || in != planes) {
-      downsample = register_module("downsample", nn::Sequential(conv(in, planes, 1, stride, 0), nn::BatchNorm2d(planes)));
+      downsample = register_module("downsample", nn::Sequential(conv(in, planes, 1, stride, 0), SyncBatchNorm(planes)));
     }
   }
   torch::Tensor forward(const torch::Tensor& x) {
@@ -58,7 +58,7 @@ class BasicBlockImpl : public nn::Module {
     return torch::relu(out + (downsample ? downsample->forward(x) : x));
   }
   nn::Conv2d conv1{nullptr}, conv2{nullptr};
-  nn::BatchNorm2d bn1{nullptr}, bn2{nullptr};
+  SyncBatchNorm bn1{nullptr}, bn2{nullptr};
   nn::Sequential downsample{nullptr};
 };
 TORCH_MODULE(BasicBlock);
@@ -69,13 +69,13 @@ class BottleneckImpl : public nn::Module {
   BottleneckImpl(int64_t in, int64_t planes, int64_t stride) {
     const int64_t out = planes * 4;
     conv1 = register_module("conv1", conv(in, planes, 1, 1, 0));
-    bn1 = register_module("bn1", nn::BatchNorm2d(planes));
+    bn1 = register_module("bn1", SyncBatchNorm(planes));
     conv2 = register_module("conv2", conv(planes, planes, 3, stride, 1));
-    bn2 = register_module("bn2", nn::BatchNorm2d(planes));
+    bn2 = register_module("bn2", SyncBatchNorm(planes));
     conv3 = register_module("conv3", conv(planes, out, 1, 1, 0));
-    bn3 = register_module("bn3", nn::BatchNorm2d(out));
+    bn3 = register_module("bn3", SyncBatchNorm(out));
     if (stride != 1 || in != out) {
-      downsample = register_module("downsample", nn::Sequential(conv(in, out, 1, stride, 0), nn::BatchNorm2d(out)));
+      downsample = register_module("downsample", nn::Sequential(conv(in, out, 1, stride, 0), SyncBatchNorm(out)));
     }
   }
   torch::Tensor forward(const torch::Tensor& x) {
@@ -85,7 +85,7 @@ class BottleneckImpl : public nn::Module {
     return torch::relu(out + (downsample ? downsample->forward(x) : x));
   }
   nn::Conv2d conv1{nullptr}, conv2{nullptr}, conv3{nullptr};
-  nn::BatchNorm2d bn1{nullptr}, bn2{nullptr}, bn3{nullptr};
+  SyncBatchNorm bn1{nullptr}, bn2{nullptr}, bn3{nullptr};
   nn::Sequential downsample{nullptr};
 };
 TORCH_MODULE(Bottleneck);
@@ -117,7 +117,7 @@ nn::Sequential make_resnet_stage(int depth, int stage, int64_t stride) {
 
 ResNetImpl::ResNetImpl(const ResNetOptions& options) : options_(options) {
   conv1 = register_module("conv1", conv(3, 64, 7, 2, 3));
-  bn1 = register_module("bn1", nn::BatchNorm2d(64));
+  bn1 = register_module("bn1", SyncBatchNorm(64));
   layer1 = register_module("layer1", make_resnet_stage(options.depth(), 1, 1));
   layer2 = register_module("layer2", make_resnet_stage(options.depth(), 2, 2));
   layer3 = register_module("layer3", make_resnet_stage(options.depth(), 3, 2));

@@ -5,6 +5,8 @@
 
 #include <torch/torch.h>
 
+#include "trainer/model/sync_batch_norm.h"
+
 namespace rfm::model {
 
 struct ResNetOptions {
@@ -35,7 +37,7 @@ class ResNetImpl : public torch::nn::Module {
   const ResNetOptions& options() const { return options_; }
 
   torch::nn::Conv2d conv1{nullptr};
-  torch::nn::BatchNorm2d bn1{nullptr};
+  SyncBatchNorm bn1{nullptr};
   torch::nn::Sequential layer1{nullptr}, layer2{nullptr}, layer3{nullptr}, layer4{nullptr};
 
  private:

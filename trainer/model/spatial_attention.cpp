@@ -14,8 +14,8 @@ ModalityAwareAttentionImpl::ModalityAwareAttentionImpl(const ModalityAttentionOp
   visible_stage = register_module("visible_stage", make_resnet_stage(options.depth(), 4, 1));
   infrared_stage = register_module("infrared_stage", make_resnet_stage(options.depth(), 4, 1));
   const int64_t channels = resnet_stage_channels(options.depth(), 4);
-  visible_bn = register_module("visible_bn", nn::BatchNorm1d(channels));
-  infrared_bn = register_module("infrared_bn", nn::BatchNorm1d(channels));
+  visible_bn = register_module("visible_bn", SyncBatchNorm(channels));
+  infrared_bn = register_module("infrared_bn", SyncBatchNorm(channels));
   visible_classifier = register_module(
       "visible_classifier", nn::Linear(nn::LinearOptions(channels, options.num_classes()).bias(false)));
   infrared_classifier = register_module(
@@ -33,8 +33,9 @@ ModalityAttentionOutput ModalityAwareAttentionImpl::forward(const torch::Tensor&
   out.infrared_index = (modality == 1).nonzero().squeeze(1);
   out.attention = torch::zeros({block3.size(0), 1, block3.size(2), block3.size(3)}, block3.options());
 
-  auto branch = [&](const torch::Tensor& index, nn::Sequential& stage, nn::BatchNorm1d& bn, nn::Linear& classifier) {
-    if (index.numel() == 0) return torch::Tensor();
+  auto branch = [&](const torch::Tensor& index, nn::Sequential& stage, SyncBatchNorm& bn, nn::Linear& classifier) {
+    // Synchronised BN needs every rank in the collective, rows or not.
+    if (index.numel() == 0 && !bn->synchronized()) return torch::Tensor();
     auto high = stage->forward(block3.index_select(0, index));
     auto att = torch::sigmoid(high.mean(1, /*keepdim=*/true));
     out.attention = out.attention.index_copy(0, index, att);

@@ -4,6 +4,8 @@
 
 #include <torch/torch.h>
 
+#include "trainer/model/sync_batch_norm.h"
+
 namespace rfm::model {
 
 enum class Reweighting { kPlain, kResidual };
@@ -36,7 +38,7 @@ class ModalityAwareAttentionImpl : public torch::nn::Module {
   ModalityAttentionOutput forward(const torch::Tensor& block3, const torch::Tensor& modality);
 
   torch::nn::Sequential visible_stage{nullptr}, infrared_stage{nullptr};
-  torch::nn::BatchNorm1d visible_bn{nullptr}, infrared_bn{nullptr};
+  SyncBatchNorm visible_bn{nullptr}, infrared_bn{nullptr};
   torch::nn::Linear visible_classifier{nullptr}, infrared_classifier{nullptr};
 };
 TORCH_MODULE(ModalityAwareAttention);
