@@ -1,0 +1,45 @@
+#pragma once
+// A worker's side of the control plane: a thread that connects to the
+// supervisor, sends a heartbeat every interval with the worker's current
+// step and phase (which the training thread updates), and reads the
+// supervisor's answers.  It calls `on_lost` (once) when the supervisor
+// orders an abort, disconnects, or stops answering for `timeout_s`: a
+// worker must not wait forever for a job that has already failed.
+
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace rfm::control {
+
+struct HeartbeatOptions {
+  std::string address;  // host:port
+  int rank = 0;
+  int world_size = 1;
+  double interval_s = 2.0;
+  double timeout_s = 60.0;
+};
+
+class HeartbeatClient {
+ public:
+  HeartbeatClient(HeartbeatOptions options, std::function<void(const std::string&)> on_lost);
+  ~HeartbeatClient();
+  HeartbeatClient(const HeartbeatClient&) = delete;
+  HeartbeatClient& operator=(const HeartbeatClient&) = delete;
+
+  // Thread-safe; cheap (no I/O).
+  void update(int64_t step, const std::string& phase);
+  void set_images_per_second(double value);
+  // Sends phase "done" at once and closes: the supervisor expects the
+  // disconnect that follows.
+  void finish();
+
+ private:
+  struct State;
+  std::shared_ptr<State> state_;
+};
+
+// host:port -> (host, port); throws std::invalid_argument naming the text.
+std::pair<std::string, int> split_address(const std::string& address);
+
+}  // namespace rfm::control

@@ -1,0 +1,50 @@
+#pragma once
+// The job's supervisor: a TCP server (Boost.Asio, one thread) that every
+// worker sends heartbeats to.  It declares the job failed, naming the rank
+// and its last phase, when a rank
+//   - disconnects before saying it is done (the process died),
+//   - sends no heartbeat for rank_timeout_s (stopped, e.g. SIGSTOP, or its
+//     node is gone),
+//   - never connects within rank_timeout_s of the start, or
+//   - stays in one compute phase for rank_timeout_s while heartbeating (hung;
+//     when every rank is stuck, the one furthest behind is named).
+// Evaluation is exempt from the last rule (it may take long on rank 0 while
+// the others wait).  It answers status requests with every rank's step,
+// phase and throughput.
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "control.pb.h"
+
+namespace rfm::control {
+
+struct SupervisorOptions {
+  int world_size = 1;
+  double rank_timeout_s = 60.0;
+  std::string bind_address = "0.0.0.0";
+  int port = 0;  // 0: any free port
+};
+
+class JobSupervisor {
+ public:
+  // `on_failure` runs once, on the supervisor's thread, with a one-line
+  // reason such as "rank 1 (node7 pid 4242) sent no heartbeat for 12.0 s;
+  // last phase forward at step 17".
+  JobSupervisor(SupervisorOptions options, std::function<void(const std::string&)> on_failure);
+  ~JobSupervisor();
+  JobSupervisor(const JobSupervisor&) = delete;
+  JobSupervisor& operator=(const JobSupervisor&) = delete;
+
+  int port() const;
+  StatusReply status() const;
+  // True once every rank reported phase "done".
+  bool finished() const;
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace rfm::control
