@@ -1,5 +1,7 @@
 // rfm: the command-line front of rfm-cluster.
-//   rfm train        [--config F] [--set path=value]...
+//   rfm train        [--config F] [--set path=value]...      one worker (alone, or under mpirun/srun)
+//   rfm launch       --np N [--mpirun-arg A]... [--config F] [--set ...]   N workers through mpirun, supervised
+//   rfm status       [--address HOST:PORT | --run-dir DIR | --config F]    a running job's ranks
 //   rfm check-config [--config F] [--set path=value]...
 //   rfm ltg-preview  [--config F] [--set ...] --out grid.png [--count N] [--seed S] [image.png ...]
 //   rfm synthesize   [--config F] [--set ...]      writes the synthetic dataset
@@ -9,9 +11,13 @@
 //   rfm evaluate-features --features DIR... [--dataset sysu-mm01|regdb] [--config F] [--set ...] --out DIR
 // Exit codes: 0 success, 1 runtime failure, 2 bad command line or
 // configuration, 3 non-finite loss or gradient, 4 bad dataset or pack,
-// 5 unreadable checkpoint or feature file.
+// 5 unreadable checkpoint or feature file, 6 a rank died or hung
+// (supervisor), 75 stopped by SIGTERM/SIGUSR1 with a checkpoint written
+// (requeue).
 
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -29,6 +35,13 @@
 #include "trainer/augment/ltg_preview.h"
 #include "trainer/engine/config_bridge.h"
 #include "trainer/engine/trainer.h"
+#include "comm/mpi_session.h"
+#include "comm/transport_factory.h"
+#include "trainer/run/stop_signals.h"
+#include "trainer/run/training_run.h"
+#include "control/status_query.h"
+#include "launcher/job_launcher.h"
+#include "launcher/worker_supervision.h"
 #include "trainer/model/state_dict_file.h"
 
 namespace {
@@ -41,7 +54,10 @@ constexpr int kBadInput = 5;  // an unreadable checkpoint or feature file
 const char* kUsage =
     "usage: rfm <command> [options]\n"
     "commands:\n"
-    "  train          train RFM on data.source (a dataset, or in-memory random identities)\n"
+    "  train          train RFM on data.source (a dataset, or in-memory random identities); one worker,\n"
+    "                 alone or as a rank under mpirun / srun --mpi=pmix\n"
+    "  launch         start --np workers through mpirun with a supervisor (dead or hung ranks end the job)\n"
+    "  status         each rank's step, phase and throughput, from a running job's supervisor\n"
     "  check-config   validate a configuration and print the effective one\n"
     "  ltg-preview    write a PNG grid of images (JPEG, PNG or BMP) and their LTG outputs (Fig. 9)\n"
     "  synthesize     write the synthetic VIS/NIR dataset (synthetic.*) to synthetic.output or data.root\n"
@@ -61,7 +77,11 @@ const char* kUsage =
     "  --export-features DIR  evaluate: also write query/gallery .npy, labels and paths\n"
     "  --features DIR       evaluate-features: a feature directory (repeatable: RegDB trials)\n"
     "  --dataset NAME       evaluate-features: sysu-mm01 or regdb (default: the directory's features.pbtxt)\n"
-    "  --image-root DIR     evaluate-features: where the paths files' images are (rank lists)\n";
+    "  --image-root DIR     evaluate-features: where the paths files' images are (rank lists)\n"
+    "  --np N               launch: number of workers (MPI ranks)\n"
+    "  --mpirun-arg A       launch: pass A to mpirun (repeatable), e.g. --mpirun-arg --hostfile --mpirun-arg hosts\n"
+    "  --address HOST:PORT  status: the supervisor (default: <run dir>/supervisor.address)\n"
+    "  --run-dir DIR        status: the job's run directory (default train.run_dir of --config)\n";
 
 struct Arguments {
   std::string command;
@@ -73,6 +93,9 @@ struct Arguments {
   std::vector<std::string> inputs;
   std::vector<std::string> checkpoints, features;
   std::string export_features, dataset, image_root;
+  int processes = 0;
+  std::vector<std::string> mpirun_args;
+  std::string address, run_dir;
 };
 
 struct UsageError : std::runtime_error {
@@ -100,6 +123,10 @@ Arguments parse(int argc, char** argv) {
       else if (arg == "--export-features") a.export_features = value();
       else if (arg == "--dataset") a.dataset = value();
       else if (arg == "--image-root") a.image_root = value();
+      else if (arg == "--np") a.processes = std::stoi(value());
+      else if (arg == "--mpirun-arg") a.mpirun_args.push_back(value());
+      else if (arg == "--address") a.address = value();
+      else if (arg == "--run-dir") a.run_dir = value();
       else if (arg.rfind("--", 0) == 0) throw UsageError("unknown option " + arg);
       else a.inputs.push_back(arg);
     } catch (const std::logic_error&) {
@@ -208,6 +235,103 @@ int evaluate_features(const Arguments& a) {
   return 0;
 }
 
+// The exit code of the exception being handled, its message on stderr
+// behind `prefix` (which rank said it).
+int report_failure(const std::string& prefix) {
+  try {
+    throw;
+  } catch (const UsageError& e) {
+    std::cerr << "rfm: " << prefix << e.what() << "\n" << kUsage;
+    return kUsageError;
+  } catch (const rfm::config::ConfigError& e) {
+    std::cerr << prefix << e.what() << "\n";
+    return kUsageError;
+  } catch (const rfm::engine::NonFiniteLossError& e) {
+    std::cerr << "rfm: " << prefix << e.what() << "; stopped (the last checkpoint is kept)\n";
+    return kNonFinite;
+  } catch (const rfm::engine::CheckpointError& e) {
+    std::cerr << "rfm: " << prefix << e.what() << "\n";
+    return kBadInput;
+  } catch (const rfm::eval::NpyError& e) {
+    std::cerr << "rfm: " << prefix << e.what() << "\n";
+    return kBadInput;
+  } catch (const std::exception& e) {
+    std::cerr << "rfm: " << prefix << e.what() << "\n";
+    return is_dataset_failure(e) ? kBadDataset : 1;
+  }
+}
+
+rfm::comm::Backend backend_of(const rfm::config::RunConfig& config) {
+  switch (config.distributed().backend()) {
+    case rfm::config::DistributedConfig::MPI: return rfm::comm::Backend::kMpi;
+    case rfm::config::DistributedConfig::NCCL: return rfm::comm::Backend::kNccl;
+    default: return rfm::comm::Backend::kAuto;
+  }
+}
+
+// One worker of the job (started by mpirun or srun, or alone).  A failure
+// on any rank ends every rank (MPI_Abort): the others would wait forever in
+// the next collective.
+int train(const rfm::config::RunConfig& config) {
+  rfm::comm::MpiSession session;
+  const auto& placement = session.placement();
+  const std::string who = placement.world_size > 1 ? "rank " + std::to_string(placement.rank) + ": " : "";
+  try {
+    std::ofstream rank_log;
+    std::ostream* log = &std::cout;
+    if (placement.rank != 0) {
+      const auto dir = std::filesystem::path(config.train().run_dir()) / "logs";
+      std::filesystem::create_directories(dir);
+      rank_log.open(dir / ("rank-" + std::to_string(placement.rank) + ".log"), std::ios::app);
+      log = &rank_log;
+    }
+    rfm::launch::WorkerSupervision supervision(config, session);
+    rfm::run::WorkerContext context;
+    context.placement = placement;
+    context.transport = rfm::comm::open_transport(backend_of(config), torch::Device(config.train().device()), session);
+    context.on_phase = [&](rfm::engine::Phase p, int64_t step) { supervision.update(step, rfm::engine::phase_name(p)); };
+    context.on_step = [&](const rfm::engine::StepStats& s) {
+      supervision.set_images_per_second(static_cast<double>(s.images) / std::max(s.seconds + s.data_seconds, 1e-9));
+    };
+    const auto outcome = rfm::run::run_training(config, *log, context);
+    supervision.finish();
+    return outcome.stopped_by_signal ? rfm::run::kExitRequeue : 0;
+  } catch (...) {
+    const int code = report_failure(who);
+    if (placement.world_size > 1) session.abort(code);
+    return code;
+  }
+}
+
+int launch(const Arguments& a) {
+  if (a.processes < 1) throw UsageError("launch needs --np N (N >= 1)");
+  rfm::launch::LaunchRequest request;
+  request.config = rfm::config::load_run_config(a.config, a.overrides);
+  request.processes = a.processes;
+  request.mpirun_args = a.mpirun_args;
+  if (!a.config.empty()) request.worker_args = {"--config", a.config};
+  for (const auto& o : a.overrides) {
+    request.worker_args.push_back("--set");
+    request.worker_args.push_back(o);
+  }
+  return rfm::launch::launch_job(request);
+}
+
+int status(const Arguments& a) {
+  std::string address = a.address;
+  if (address.empty()) {
+    const std::string run_dir =
+        !a.run_dir.empty() ? a.run_dir : rfm::config::load_run_config(a.config, a.overrides).train().run_dir();
+    const auto file = std::filesystem::path(run_dir) / "supervisor.address";
+    std::ifstream in(file);
+    if (!(in >> address)) {
+      throw std::runtime_error(file.string() + ": no supervisor address (is a job with more than one rank running?)");
+    }
+  }
+  rfm::control::print_status(rfm::control::query_status(address), std::cout);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -218,12 +342,14 @@ int main(int argc, char** argv) {
       std::cout << kUsage;
       return 0;
     }
-    const std::vector<std::string> commands = {"train", "check-config", "ltg-preview", "synthesize", "validate", "pack",
+    const std::vector<std::string> commands = {"train", "launch", "status", "check-config", "ltg-preview", "synthesize", "validate", "pack",
                                                "evaluate", "evaluate-features"};
     if (std::find(commands.begin(), commands.end(), args.command) == commands.end()) {
       throw UsageError("unknown command '" + args.command + "'");
     }
     if (args.command == "evaluate") return evaluate(args);
+    if (args.command == "launch") return launch(args);
+    if (args.command == "status") return status(args);
     if (args.command == "evaluate-features") return evaluate_features(args);
     const auto config = rfm::config::load_run_config(args.config, args.overrides);
     if (args.command == "check-config") {
@@ -237,25 +363,8 @@ int main(int argc, char** argv) {
       rfm::loader::build_pack(config, std::cout).print(std::cout);
       return 0;
     }
-    rfm::engine::run_training(config, std::cout);
-    return 0;
-  } catch (const UsageError& e) {
-    std::cerr << "rfm: " << e.what() << "\n" << kUsage;
-    return kUsageError;
-  } catch (const rfm::config::ConfigError& e) {
-    std::cerr << e.what() << "\n";
-    return kUsageError;
-  } catch (const rfm::engine::NonFiniteLossError& e) {
-    std::cerr << "rfm: " << e.what() << "; stopped\n";
-    return kNonFinite;
-  } catch (const rfm::engine::CheckpointError& e) {
-    std::cerr << "rfm: " << e.what() << "\n";
-    return kBadInput;
-  } catch (const rfm::eval::NpyError& e) {
-    std::cerr << "rfm: " << e.what() << "\n";
-    return kBadInput;
-  } catch (const std::exception& e) {
-    std::cerr << "rfm: " << e.what() << "\n";
-    return is_dataset_failure(e) ? kBadDataset : 1;
+    return train(config);
+  } catch (...) {
+    return report_failure("");
   }
 }

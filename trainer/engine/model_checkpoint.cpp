@@ -68,8 +68,21 @@ void load_checked(torch::nn::Module& module, torch::serialize::InputArchive& arc
 
 }  // namespace
 
+std::string config_hash(const config::RunConfig& config) {
+  std::string text;
+  google::protobuf::TextFormat::PrintToString(config, &text);
+  uint64_t h = 1469598103934665603ULL;
+  for (unsigned char c : text) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  }
+  char hex[17];
+  std::snprintf(hex, sizeof(hex), "%016llx", static_cast<unsigned long long>(h));
+  return hex;
+}
+
 void save_model_checkpoint(const std::string& path, model::RfmModel& model, const config::RunConfig& config,
-                           int64_t step, double epoch) {
+                           int64_t step, double epoch, const TrainingState* state) {
   namespace fs = std::filesystem;
   const fs::path target(path);
   if (target.has_parent_path()) fs::create_directories(target.parent_path());
@@ -83,6 +96,17 @@ void save_model_checkpoint(const std::string& path, model::RfmModel& model, cons
   archive.write("config", c10::IValue(config_text));
   archive.write("step", c10::IValue(step));
   archive.write("epoch", c10::IValue(epoch));
+  archive.write("config_hash", c10::IValue(config_hash(config)));
+  if (state != nullptr) {
+    torch::serialize::OutputArchive optimizer;
+    if (state->optimizer != nullptr) state->optimizer->save(optimizer);
+    archive.write("optimizer", optimizer);
+    if (state->cpu_rng_state.defined()) archive.write("cpu_rng_state", state->cpu_rng_state, /*is_buffer=*/true);
+    if (state->cuda_rng_state.defined()) archive.write("cuda_rng_state", state->cuda_rng_state, /*is_buffer=*/true);
+    archive.write("sampler_state", c10::IValue(state->sampler_state));
+    archive.write("best_map", c10::IValue(state->best_map));
+    archive.write("best_step", c10::IValue(state->best_step));
+  }
   const std::string tmp = path + ".tmp";
   try {
     archive.save_to(tmp);
@@ -105,7 +129,32 @@ CheckpointInfo read_checkpoint_info(const std::string& path) {
   }
   if (archive.try_read("step", step) && step.isInt()) info.step = step.toInt();
   if (archive.try_read("epoch", epoch) && epoch.isDouble()) info.epoch = epoch.toDouble();
+  c10::IValue hash;
+  if (archive.try_read("config_hash", hash) && hash.isString()) info.config_hash = hash.toStringRef();
+  torch::serialize::InputArchive optimizer;
+  info.has_training_state = archive.try_read("optimizer", optimizer);
   return info;
+}
+
+void load_training_state(const std::string& path, TrainingState* state) {
+  auto archive = open_archive(path);
+  try {
+    torch::serialize::InputArchive optimizer;
+    if (!archive.try_read("optimizer", optimizer)) {
+      throw CheckpointError(path + ": checkpoint has no training state (written by evaluation or an older rfm)");
+    }
+    if (state->optimizer != nullptr) state->optimizer->load(optimizer);
+    torch::Tensor t;
+    if (archive.try_read("cpu_rng_state", t, true)) state->cpu_rng_state = t;
+    torch::Tensor cuda;
+    if (archive.try_read("cuda_rng_state", cuda, true)) state->cuda_rng_state = cuda;
+    c10::IValue v;
+    if (archive.try_read("sampler_state", v) && v.isString()) state->sampler_state = v.toStringRef();
+    if (archive.try_read("best_map", v) && v.isDouble()) state->best_map = v.toDouble();
+    if (archive.try_read("best_step", v) && v.isInt()) state->best_step = v.toInt();
+  } catch (const c10::Error& e) {
+    throw CheckpointError(path + ": training state does not fit this run: " + e.what_without_backtrace());
+  }
 }
 
 void load_model_weights(const std::string& path, model::RfmModel& model) {

@@ -22,12 +22,36 @@ class CheckpointError : public std::runtime_error {
 
 struct CheckpointInfo {
   config::RunConfig config;
+  std::string config_hash;  // config_hash(config) when written
   int64_t step = 0;
   double epoch = 0.0;
+  bool has_training_state = false;
 };
 
+// What a resumed run needs beyond the weights: the optimizer (momentum
+// buffers), the RNG states and the sampler's position, and the best model
+// so far.  The LR schedule is a function of (config, step) and needs nothing.
+struct TrainingState {
+  torch::optim::Optimizer* optimizer = nullptr;  // saved from / loaded into
+  torch::Tensor cpu_rng_state;                    // the default CPU generator's
+  torch::Tensor cuda_rng_state;                   // undefined on CPU runs
+  std::string sampler_state;                      // data::SamplerState, binary; "" for in-memory identities
+  double best_map = -1.0;                         // -1: not evaluated yet
+  int64_t best_step = -1;
+};
+
+// A stable 64-bit FNV-1a of the configuration's text format, as 16 hex
+// digits: tells whether a resumed run changed its configuration.
+std::string config_hash(const config::RunConfig& config);
+
+// `state` null: weights, config and position only (what evaluation needs).
 void save_model_checkpoint(const std::string& path, model::RfmModel& model, const config::RunConfig& config,
-                           int64_t step, double epoch);
+                           int64_t step, double epoch, const TrainingState* state = nullptr);
+
+// Loads the optimizer state and the rest of `state` from a checkpoint
+// written with a TrainingState; `state->optimizer` must be built for the
+// same model.
+void load_training_state(const std::string& path, TrainingState* state);
 
 // The configuration and position stored in a checkpoint.
 CheckpointInfo read_checkpoint_info(const std::string& path);

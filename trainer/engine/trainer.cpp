@@ -1,7 +1,5 @@
 #include "trainer/engine/trainer.h"
 
-#include "trainer/engine/model_checkpoint.h"
-
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -12,13 +10,13 @@
 #include "proto/config_loader.h"
 #include "trainer/augment/ltg.h"
 #include "trainer/engine/config_bridge.h"
-#include "loader/training_data.h"
 #include "trainer/model/pretrained_weights.h"
 
 namespace rfm::engine {
 
-int configure_threads(int threads) {
-  const int n = threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+int configure_threads(int threads, int local_workers) {
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int n = threads > 0 ? threads : std::max(1, cores / std::max(1, local_workers));
   torch::set_num_threads(n);
   return n;
 }
@@ -32,11 +30,37 @@ double peak_rss_mib() {
   return 0.0;
 }
 
-Trainer::Trainer(const config::RunConfig& config, std::shared_ptr<comm::BatchCollectives> collectives)
-    : config_(config), collectives_(std::move(collectives)), device_(config.train().device()) {
+const char* phase_name(Phase phase) {
+  switch (phase) {
+    case Phase::kData: return "data";
+    case Phase::kForward: return "forward";
+    case Phase::kBackward: return "backward";
+    case Phase::kAllReduce: return "all-reduce";
+    case Phase::kOptimizer: return "optimizer";
+    case Phase::kCheckpoint: return "checkpoint";
+    case Phase::kEvaluate: return "evaluate";
+    case Phase::kDone: return "done";
+  }
+  return "unknown";
+}
+
+Trainer::Trainer(const config::RunConfig& config, std::shared_ptr<comm::TensorTransport> transport)
+    : config_(config), transport_(std::move(transport)), device_(config.train().device()) {
   model_ = model::RfmModel(model_options(config));
   if (!config.model().pretrained().empty()) model::load_torchvision_backbone(model_, config.model().pretrained());
   model_->to(device_);
+  if (transport_) {
+    collectives_ = std::make_shared<comm::DifferentiableCollectives>(transport_);
+    comm::broadcast_module_state(*model_, *transport_, 0);
+    if (config.distributed().sync_batchnorm()) model::attach_batch_norm_collectives(*model_, collectives_);
+    std::vector<torch::Tensor> trainable;
+    for (auto& p : model_->parameters()) {
+      if (p.requires_grad()) trainable.push_back(p);
+    }
+    reducer_ = std::make_unique<comm::GradientReducer>(trainable, transport_, config.distributed().bucket_mb());
+  } else {
+    collectives_ = std::make_shared<comm::LocalCollectives>();
+  }
 
   // Two groups: the (pretrained) backbone at lr * backbone_lr_multiplier, the rest at lr.
   std::vector<torch::Tensor> backbone, head;
@@ -90,7 +114,12 @@ torch::Tensor Trainer::augment(const TrainBatch& batch, const torch::Tensor& ima
   return result.images;
 }
 
-StepStats Trainer::step(const TrainBatch& batch, int64_t step_index, double epoch) {
+StepStats Trainer::step(const TrainBatch& batch, int64_t step_index, double epoch, bool request_stop,
+                        const std::function<void(Phase)>& on_phase) {
+  auto phase = [&](Phase p) {
+    if (on_phase) on_phase(p);
+  };
+  phase(Phase::kForward);
   const auto start = std::chrono::steady_clock::now();
   StepStats stats;
   stats.step = step_index;
@@ -111,118 +140,46 @@ StepStats Trainer::step(const TrainBatch& batch, int64_t step_index, double epoc
 
   auto output = model_->forward(images, modality);
   auto terms = loss::rfm_loss(output, labels, modality, loss_options_, *collectives_);
-  stats.total = terms.total.item<double>();
-  stats.id = terms.id.item<double>();
-  stats.triplet = terms.triplet.item<double>();
-  stats.centre = terms.centre.item<double>();
-  stats.modality_id = terms.modality_id.item<double>();
+  // The global loss and the stop flag in one small all-reduce: every rank
+  // then takes the same decision (stop, or non-finite loss) at this step.
+  auto summary = torch::stack({terms.total.detach().to(torch::kFloat64), terms.id.detach().to(torch::kFloat64),
+                               terms.triplet.detach().to(torch::kFloat64), terms.centre.detach().to(torch::kFloat64),
+                               terms.modality_id.detach().to(torch::kFloat64),
+                               torch::full({}, request_stop ? 1.0 : 0.0, torch::TensorOptions(torch::kFloat64).device(device_))})
+                     .reshape({6});
+  if (transport_) summary = transport_->all_reduce_sum(summary);
+  summary = summary.cpu();
+  const double* v = summary.data_ptr<double>();
+  stats.total = v[0];
+  stats.id = v[1];
+  stats.triplet = v[2];
+  stats.centre = v[3];
+  stats.modality_id = v[4];
+  stats.stop_requested = v[5] > 0;
   if (!std::isfinite(stats.total)) {
     std::ostringstream msg;
     msg << "step " << step_index << ": non-finite loss " << stats.total << " (id " << stats.id << ", triplet "
         << stats.triplet << ", centre " << stats.centre << ", modality id " << stats.modality_id << ")";
     throw NonFiniteLossError(msg.str());
   }
+  phase(Phase::kBackward);
   optimizer_->zero_grad();
   terms.total.backward();
+  if (reducer_) {
+    phase(Phase::kAllReduce);
+    reducer_->all_reduce_gradients();
+  }
+  phase(Phase::kOptimizer);
+  // After the all-reduce every rank holds the same gradient, so the norm,
+  // the clipping and the finiteness check agree across ranks.
   const double clip = config_.optimizer().grad_clip_norm();
-  const double grad_norm = torch::nn::utils::clip_grad_norm_(model_->parameters(), clip > 0 ? clip : 1e30);
-  if (!std::isfinite(grad_norm)) {
+  stats.grad_norm = torch::nn::utils::clip_grad_norm_(model_->parameters(), clip > 0 ? clip : 1e30);
+  if (!std::isfinite(stats.grad_norm)) {
     throw NonFiniteLossError("step " + std::to_string(step_index) + ": non-finite gradient norm");
   }
   optimizer_->step();
   stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return stats;
-}
-
-std::vector<StepStats> run_training(const config::RunConfig& requested, std::ostream& log) {
-  const int threads = configure_threads(requested.train().threads());
-  config::RunConfig config = requested;
-  const bool random_identities = config.data().source() == config::DataConfig::RANDOM_IDENTITIES;
-
-  // The batches: in-memory identities, or the dataset through the loader.
-  std::unique_ptr<RandomIdentityBatches> random;
-  loader::TrainingData data;
-  int64_t per_epoch = 0;
-  if (random_identities) {
-    RandomIdentityOptions o;
-    o.num_identities = config.model().num_classes();
-    o.images_per_identity = config.data().random_images_per_identity();
-    o.height = config.data().height();
-    o.width = config.data().width();
-    o.ids_per_batch = config.data().ids_per_batch();
-    o.per_modality = config.data().images_per_modality();
-    o.seed = config.train().seed();
-    o.horizontal_flip = config.data().horizontal_flip();
-    random = std::make_unique<RandomIdentityBatches>(o);
-    per_epoch = config.train().steps_per_epoch() > 0 ? config.train().steps_per_epoch() : random->steps_per_epoch();
-  } else {
-    const bool cuda = torch::Device(config.train().device()).is_cuda();
-    data = loader::open_training_data(config, 0, 1, cuda, log);
-    const int64_t classes = data.set->num_classes();
-    if (config.model().num_classes() == 0) {
-      config.mutable_model()->set_num_classes(static_cast<int32_t>(classes));
-    } else if (config.model().num_classes() != classes) {
-      throw config::ConfigError("model.num_classes = " + std::to_string(config.model().num_classes()) + ": " +
-                                data.set->name + " has " + std::to_string(classes) +
-                                " training identities; set it to " + std::to_string(classes) + " or 0");
-    }
-    per_epoch = data.sampler->batches_per_epoch();
-    data.loader->start(0);
-  }
-  auto next_batch = [&](int64_t step) { return random ? random->batch(step) : data.loader->next(); };
-
-  const std::filesystem::path run_dir(config.train().run_dir());
-  std::filesystem::create_directories(run_dir);
-  {
-    std::ofstream cfg(run_dir / "config.pbtxt");
-    cfg << config::to_text(config);
-  }
-
-  torch::manual_seed(config.train().seed());
-  Trainer trainer(config, std::make_shared<comm::LocalCollectives>());
-  int64_t total = per_epoch * config.train().epochs();
-  if (config.train().max_steps() > 0) total = std::min<int64_t>(total, config.train().max_steps());
-
-  const auto& d = config.data();
-  log << "rfm train: " << total << " steps (" << per_epoch << " per epoch), batch " << d.ids_per_batch() << " x ("
-      << d.images_per_modality() << "+" << d.images_per_modality() << ") at " << d.height() << "x" << d.width()
-      << ", " << config.model().num_classes() << " classes, ResNet-"
-      << config.model().depth() << ", " << threads << " threads, device " << config.train().device() << "\n";
-  std::ofstream tsv(run_dir / "train_log.tsv");
-  tsv << "step\tepoch\tlr\tloss\tid\ttriplet\tcentre\tmodality_id\tseconds\tltg_rectangles\tdata_seconds\n";
-  std::vector<StepStats> history;
-  for (int64_t s = 0; s < total; ++s) {
-    const double epoch = static_cast<double>(s) / static_cast<double>(per_epoch);
-    const auto wait_start = std::chrono::steady_clock::now();
-    auto batch = next_batch(s);
-    const double data_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - wait_start).count();
-    auto stats = trainer.step(batch, s, epoch);
-    stats.data_seconds = data_seconds;
-    history.push_back(stats);
-    tsv << s << '\t' << epoch << '\t' << stats.lr << '\t' << stats.total << '\t' << stats.id << '\t' << stats.triplet
-        << '\t' << stats.centre << '\t' << stats.modality_id << '\t' << stats.seconds << '\t' << stats.ltg_rectangles
-        << '\t' << stats.data_seconds << '\n';
-    if (s % config.metrics().log_every_steps() == 0 || s + 1 == total) {
-      log << std::fixed << std::setprecision(4) << "step " << s + 1 << "/" << total << " epoch " << epoch << " lr "
-          << stats.lr << " loss " << stats.total << " (id " << stats.id << ", triplet " << stats.triplet << ", centre "
-          << stats.centre << ", modality id " << stats.modality_id << ") " << std::setprecision(2)
-          << stats.images / stats.seconds << " img/s, data wait " << std::setprecision(3) << data_seconds << " s"
-          << std::endl;  // flushed: a redirected log shows progress as it happens
-      tsv.flush();
-    }
-  }
-  // Issue 5 adds periodic and preemption checkpoints; the final weights are
-  // what `rfm evaluate` reads.
-  const auto checkpoint = run_dir / config.checkpoint().directory() / "last.pt";
-  save_model_checkpoint(checkpoint.string(), trainer.model(), config, total,
-                        static_cast<double>(total) / static_cast<double>(per_epoch));
-  log << "checkpoint " << checkpoint.string() << "\n";
-  double seconds = 0;
-  for (const auto& h : history) seconds += h.seconds;
-  log << std::fixed << std::setprecision(3) << "done: " << history.size() << " steps, mean step " << seconds / history.size()
-      << " s, peak RSS " << std::setprecision(0) << peak_rss_mib() << " MiB; log in " << (run_dir / "train_log.tsv").string()
-      << "\n";
-  return history;
 }
 
 }  // namespace rfm::engine

@@ -2,6 +2,7 @@
 // One worker's training step: LTG on the batch's device, mean/std
 // normalisation, RFM forward, the loss of Eq. 9, backward, SGD.
 
+#include <functional>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -9,6 +10,8 @@
 #include <torch/torch.h>
 
 #include "comm/batch_collectives.h"
+#include "comm/gradient_reducer.h"
+#include "comm/tensor_transport.h"
 #include "rfm_config.pb.h"
 #include "trainer/engine/lr_schedule.h"
 #include "trainer/engine/random_identity_batches.h"
@@ -26,19 +29,34 @@ class NonFiniteLossError : public std::runtime_error {
 struct StepStats {
   int64_t step = 0;
   double lr = 0.0;
+  // Loss terms of the global batch (every rank's shares summed).
   double total = 0.0, id = 0.0, triplet = 0.0, centre = 0.0, modality_id = 0.0;
   double seconds = 0.0;       // the step itself
   double data_seconds = 0.0;  // waiting for the batch before it
   int64_t images = 0;
   int64_t ltg_rectangles = 0;  // LTG rectangles applied in the batch
+  double grad_norm = 0.0;      // global gradient norm before clipping
+  bool stop_requested = false; // some rank asked to stop after this step
 };
+
+// What the training loop tells the supervisor it is doing.
+enum class Phase { kData, kForward, kBackward, kAllReduce, kOptimizer, kCheckpoint, kEvaluate, kDone };
+const char* phase_name(Phase phase);
 
 class Trainer {
  public:
-  Trainer(const config::RunConfig& config, std::shared_ptr<comm::BatchCollectives> collectives);
+  // `transport`: the other data-parallel ranks, nullptr for one process.
+  // With a transport, rank 0's initial weights are broadcast, losses are
+  // global-batch losses, gradients are summed in buckets, and BN statistics
+  // span the ranks when distributed.sync_batchnorm is set.
+  Trainer(const config::RunConfig& config, std::shared_ptr<comm::TensorTransport> transport);
 
-  // One SGD step on `batch` (images in [0, 1]) at fractional epoch `epoch`.
-  StepStats step(const TrainBatch& batch, int64_t step_index, double epoch);
+  // One SGD step on this rank's shard `batch` (images in [0, 1]) at
+  // fractional epoch `epoch`.  `request_stop`: this rank wants to stop after
+  // the step (a signal); every rank learns it in the step's own all-reduce,
+  // so all stop at the same step.  `on_phase` is told each phase as it starts.
+  StepStats step(const TrainBatch& batch, int64_t step_index, double epoch, bool request_stop = false,
+                 const std::function<void(Phase)>& on_phase = {});
 
   model::RfmModel& model() { return model_; }
   torch::optim::SGD& optimizer() { return *optimizer_; }
@@ -53,7 +71,9 @@ class Trainer {
 
  private:
   config::RunConfig config_;
+  std::shared_ptr<comm::TensorTransport> transport_;
   std::shared_ptr<comm::BatchCollectives> collectives_;
+  std::unique_ptr<comm::GradientReducer> reducer_;
   torch::Device device_;
   model::RfmModel model_{nullptr};
   std::unique_ptr<torch::optim::SGD> optimizer_;
@@ -63,15 +83,11 @@ class Trainer {
   torch::Tensor mean_, std_;
 };
 
-// Sets LibTorch's intra-op threads: `threads`, or every core when 0.
-int configure_threads(int threads);
+// Sets LibTorch's intra-op threads: `threads`, or when 0 this node's cores
+// shared among its `local_workers` workers.
+int configure_threads(int threads, int local_workers = 1);
 
 // Peak resident memory of this process (VmHWM) in MiB.
 double peak_rss_mib();
-
-// The main job of this stage: trains on random identities, logs to `log`
-// and to <run_dir>/train_log.tsv, writes <run_dir>/config.pbtxt.
-// Returns the per-step statistics.
-std::vector<StepStats> run_training(const config::RunConfig& config, std::ostream& log);
 
 }  // namespace rfm::engine

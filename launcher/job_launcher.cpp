@@ -1,0 +1,136 @@
+#include "launcher/job_launcher.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <mutex>
+#include <thread>
+
+#include "control/job_supervisor.h"
+#include "launcher/worker_supervision.h"
+
+namespace rfm::launch {
+namespace {
+
+std::atomic<int> forwarded_signal{0};
+
+extern "C" void remember_signal(int signal) { forwarded_signal.store(signal); }
+
+std::string self_executable() {
+  std::error_code ec;
+  auto path = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) throw std::runtime_error("cannot find the rfm executable (/proc/self/exe)");
+  return path.string();
+}
+
+std::string host_name() {
+  char name[256] = {};
+  ::gethostname(name, sizeof(name) - 1);
+  return name;
+}
+
+}  // namespace
+
+int launch_job(const LaunchRequest& request) {
+  if (request.processes < 1) throw std::invalid_argument("--np must be at least 1");
+  std::mutex mutex;
+  std::string failure;
+  control::SupervisorOptions options;
+  options.world_size = request.processes;
+  options.rank_timeout_s = request.config.distributed().rank_timeout_s();
+  control::JobSupervisor supervisor(options, [&](const std::string& reason) {
+    std::lock_guard<std::mutex> lock(mutex);
+    failure = reason;
+  });
+  const std::string address = host_name() + ":" + std::to_string(supervisor.port());
+  const auto run_dir = std::filesystem::path(request.config.train().run_dir());
+  std::filesystem::create_directories(run_dir);
+  std::ofstream(run_dir / "supervisor.address") << address << "\n";
+
+  std::vector<std::string> args = {request.mpirun, "-np", std::to_string(request.processes), "-x", "RFM_SUPERVISOR"};
+  args.insert(args.end(), request.mpirun_args.begin(), request.mpirun_args.end());
+  args.push_back(self_executable());
+  args.push_back("train");
+  args.insert(args.end(), request.worker_args.begin(), request.worker_args.end());
+  std::cout << "rfm launch: supervisor at " << address << "; running";
+  for (const auto& a : args) std::cout << " " << a;
+  std::cout << std::endl;
+
+  ::setenv("RFM_SUPERVISOR", address.c_str(), 1);
+  if (::geteuid() == 0) {
+    // OpenMPI refuses root without both; containers and CI run as root.
+    ::setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 0);
+    ::setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 0);
+  }
+  struct sigaction action {};
+  action.sa_handler = remember_signal;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGTERM, &action, nullptr);
+  sigaction(SIGUSR1, &action, nullptr);
+  sigaction(SIGINT, &action, nullptr);
+
+  const pid_t child = ::fork();
+  if (child < 0) throw std::runtime_error(std::string("fork failed: ") + std::strerror(errno));
+  if (child == 0) {
+    ::setpgid(0, 0);  // its own group: the launcher can end mpirun and every worker it started
+    std::vector<char*> argv;
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    ::execvp(argv[0], argv.data());
+    std::cerr << "rfm launch: cannot run " << args[0] << ": " << std::strerror(errno) << std::endl;
+    std::_Exit(127);
+  }
+  ::setpgid(child, child);
+
+  auto since_kill = std::chrono::steady_clock::time_point::max();
+  bool killed = false;
+  for (;;) {
+    int status = 0;
+    const pid_t done = ::waitpid(child, &status, WNOHANG);
+    if (done == child) {
+      std::string verdict;
+      {
+        std::lock_guard<std::mutex> lock(mutex);
+        verdict = failure;
+      }
+      if (!verdict.empty()) {
+        std::cerr << "rfm launch: " << verdict << "; the job was aborted" << std::endl;
+        return kExitRankFailure;
+      }
+      if (WIFEXITED(status)) return WEXITSTATUS(status);
+      std::cerr << "rfm launch: mpirun ended by signal " << WTERMSIG(status) << std::endl;
+      return 128 + WTERMSIG(status);
+    }
+    if (const int s = forwarded_signal.exchange(0); s != 0) {
+      // mpirun passes SIGUSR1 on to the workers, which checkpoint and stop.
+      ::kill(child, s == SIGINT ? SIGINT : SIGUSR1);
+    }
+    bool failed;
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      failed = !failure.empty();
+    }
+    if (failed && !killed) {
+      std::cerr << "rfm launch: " << failure << "; terminating the job" << std::endl;
+      ::kill(-child, SIGTERM);
+      ::kill(-child, SIGCONT);  // a stopped process cannot act on SIGTERM
+      killed = true;
+      since_kill = std::chrono::steady_clock::now();
+    }
+    if (killed && std::chrono::steady_clock::now() - since_kill > std::chrono::seconds(10)) {
+      ::kill(-child, SIGKILL);
+      since_kill = std::chrono::steady_clock::time_point::max();
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+}
+
+}  // namespace rfm::launch

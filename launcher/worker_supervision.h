@@ -1,0 +1,39 @@
+#pragma once
+// A worker's link to the control plane.  Under `rfm launch` the supervisor
+// runs in the launcher and RFM_SUPERVISOR names it; under plain mpirun or
+// srun rank 0 hosts it on a thread and broadcasts its address over MPI.
+// Every rank then sends heartbeats.  A verdict from the supervisor (another
+// rank died or hung) or the loss of the supervisor ends this worker with
+// exit code kExitRankFailure, naming the reason: no rank waits forever.
+
+#include <memory>
+#include <string>
+
+#include "comm/mpi_session.h"
+#include "control/heartbeat_client.h"
+#include "control/job_supervisor.h"
+#include "rfm_config.pb.h"
+
+namespace rfm::launch {
+
+constexpr int kExitRankFailure = 6;
+
+class WorkerSupervision {
+ public:
+  // Nothing for a world of one without RFM_SUPERVISOR.
+  WorkerSupervision(const config::RunConfig& config, const comm::MpiSession& session);
+  ~WorkerSupervision();
+
+  void update(int64_t step, const std::string& phase);
+  void set_images_per_second(double value);
+  // Reports "done"; rank 0 (when it hosts the supervisor) waits briefly for
+  // the other ranks' "done" so that their disconnects are not failures.
+  void finish();
+
+ private:
+  std::unique_ptr<control::JobSupervisor> supervisor_;
+  std::unique_ptr<control::HeartbeatClient> client_;
+  int rank_ = 0;
+};
+
+}  // namespace rfm::launch

@@ -1,0 +1,44 @@
+#pragma once
+// The training job of one worker: data (this rank's shard), the Trainer,
+// periodic and preemption checkpoints, resume, evaluation every N epochs
+// with the best model kept, and the run directory's files.
+
+#include <functional>
+#include <memory>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "comm/process_placement.h"
+#include "comm/tensor_transport.h"
+#include "rfm_config.pb.h"
+#include "trainer/engine/trainer.h"
+
+namespace rfm::run {
+
+struct WorkerContext {
+  comm::ProcessPlacement placement;                 // rank 0 of 1 by default
+  std::shared_ptr<comm::TensorTransport> transport;  // nullptr: one process
+  // Told every phase change with the step it belongs to (heartbeats).
+  std::function<void(engine::Phase, int64_t step)> on_phase;
+  // Told each finished step's statistics (throughput for the supervisor).
+  std::function<void(const engine::StepStats&)> on_step;
+};
+
+struct TrainingOutcome {
+  std::vector<engine::StepStats> history;  // the steps this invocation ran
+  int64_t first_step = 0;                  // > 0 when resumed
+  int64_t final_step = 0;
+  bool stopped_by_signal = false;          // checkpoint written; exit kExitRequeue
+  std::string last_checkpoint;             // "" when none was written
+  double best_map = -1.0;
+  int64_t best_step = -1;
+};
+
+// Trains per `config`.  Rank 0 writes <run_dir>/{config.pbtxt, train_log.tsv,
+// checkpoints/, eval/}; every rank logs to `log`.  Throws
+// engine::NonFiniteLossError at a non-finite loss or gradient (the last
+// checkpoint stays), config::ConfigError, engine::CheckpointError.
+TrainingOutcome run_training(const config::RunConfig& config, std::ostream& log, const WorkerContext& context = {});
+
+}  // namespace rfm::run
