@@ -68,6 +68,22 @@ void TensorTransport::all_reduce_sum_in_place(std::vector<torch::Tensor>& buffer
   for (auto& b : buffers) b.copy_(all_reduce_sum(b));
 }
 
+namespace {
+
+class CompletedReduction final : public PendingReduction {
+ public:
+  bool poll() override { return true; }
+  void wait() override {}
+};
+
+}  // namespace
+
+std::unique_ptr<PendingReduction> TensorTransport::start_gradient_sum(torch::Tensor& buffer) {
+  std::vector<torch::Tensor> one{buffer};
+  all_reduce_sum_in_place(one);
+  return std::make_unique<CompletedReduction>();
+}
+
 void TensorTransport::broadcast_in_place(torch::Tensor& tensor, int root) {
   auto all = all_gather(tensor.unsqueeze(0));
   tensor.copy_(all.at(static_cast<size_t>(root)).squeeze(0));

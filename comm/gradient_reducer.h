@@ -2,13 +2,15 @@
 // Data-parallel gradient exchange: the parameters' gradients are grouped into
 // flat buckets of about `bucket_mb` MiB (in reverse registration order, the
 // order backward produces them, as DDP and Horovod's fusion buffer do), and
-// every bucket is summed over ranks in one call per bucket; the backend
-// overlaps the buckets' transfers (MPI non-blocking all-reduce, one NCCL
-// group).  Sum, not average: the losses already return each rank's share of
+// every bucket is summed over ranks.  On backends that allow it (MPI) a
+// bucket's sum starts during backward, as soon as its last gradient is
+// ready, and runs while backward computes the earlier layers' gradients;
+// elsewhere (NCCL) the buckets start right after backward, in one group.  Sum, not average: the losses already return each rank's share of
 // the global-batch loss (comm/batch_collectives.h), so the summed gradient is
 // the global batch's gradient.
 
 #include <memory>
+#include <thread>
 #include <vector>
 
 #include <torch/torch.h>
@@ -19,8 +21,18 @@ namespace rfm::comm {
 
 class GradientReducer {
  public:
-  GradientReducer(std::vector<torch::Tensor> parameters, std::shared_ptr<TensorTransport> transport, double bucket_mb);
+  // overlap: start each bucket's sum as soon as backward has produced all of
+  // its gradients (tensor hooks), where the transport allows it
+  // (overlaps_backward()); otherwise every bucket starts after backward.
+  GradientReducer(std::vector<torch::Tensor> parameters, std::shared_ptr<TensorTransport> transport, double bucket_mb,
+                  bool overlap = true);
+  ~GradientReducer();
+  GradientReducer(const GradientReducer&) = delete;
+  GradientReducer& operator=(const GradientReducer&) = delete;
 
+  // Before backward: arms the hooks for this step (without it, a backward
+  // pass, e.g. in a test, leaves the buckets alone).
+  void begin_step();
   // After backward on every rank: each parameter's .grad() becomes the sum
   // over ranks.  A parameter without a gradient on this rank counts as zero
   // (and gets a zero gradient when another rank has one).
@@ -28,11 +40,38 @@ class GradientReducer {
 
   // Parameter indices of each bucket, in launch order.
   const std::vector<std::vector<size_t>>& buckets() const { return buckets_; }
+  // Whether buckets start during backward.
+  bool overlapping() const { return overlap_; }
+  // Buckets of the last step that started before backward returned.
+  int64_t started_during_backward() const { return started_during_backward_; }
 
  private:
+  void on_gradient(size_t k, const torch::Tensor& grad);
+  void start_ready_buckets();
+  void reset_step();
+  void allocate_buffers();
+
   std::vector<torch::Tensor> parameters_;
   std::shared_ptr<TensorTransport> transport_;
   std::vector<std::vector<size_t>> buckets_;
+  std::vector<size_t> bucket_of_, offset_of_;  // per parameter
+  std::vector<torch::Tensor> flats_;            // one buffer per bucket, reused
+  bool overlap_ = false;
+  std::thread::id owner_;
+  std::vector<unsigned> hook_handles_;
+  // This step:
+  bool armed_ = false;
+  std::vector<char> ready_;       // per parameter: its gradient is in flats_
+  // Per parameter: no gradient in the last step, so its bucket does not
+  // wait for one (a graph that skips a layer would otherwise hold back every
+  // later bucket); one that comes after its bucket started marks it late,
+  // and late buckets are summed again from .grad.
+  std::vector<char> assumed_absent_;
+  std::vector<char> late_;        // per bucket
+  std::vector<size_t> missing_;   // per bucket: gradients still to come
+  size_t next_bucket_ = 0;        // buckets start strictly in order
+  std::vector<std::unique_ptr<PendingReduction>> pending_;
+  int64_t started_during_backward_ = 0;
 };
 
 // Overwrites every parameter and buffer of `module` with rank `root`'s, so

@@ -40,6 +40,47 @@ void check(int code, const char* call) {
 MpiTransport::MpiTransport(const MpiSession& session)
     : rank_(session.placement().rank), world_size_(session.placement().world_size) {
   if (!session.active()) throw std::logic_error("MpiTransport needs an active MpiSession (start the job with mpirun or srun)");
+  check(MPI_Comm_dup(MPI_COMM_WORLD, &gradient_comm_), "MPI_Comm_dup");
+}
+
+MpiTransport::~MpiTransport() {
+  int finalized = 0;
+  MPI_Finalized(&finalized);
+  if (!finalized && gradient_comm_ != MPI_COMM_NULL) MPI_Comm_free(&gradient_comm_);
+}
+
+namespace {
+
+class MpiPendingReduction final : public PendingReduction {
+ public:
+  explicit MpiPendingReduction(MPI_Request request) : request_(request) {}
+  // A reduction abandoned by an exception is left to MPI_Abort: waiting here
+  // could block on a rank that will never start it.
+  ~MpiPendingReduction() override = default;
+  bool poll() override {
+    if (request_ == MPI_REQUEST_NULL) return true;
+    int done = 0;
+    check(MPI_Test(&request_, &done, MPI_STATUS_IGNORE), "MPI_Test");
+    return done != 0;
+  }
+  void wait() override {
+    if (request_ != MPI_REQUEST_NULL) check(MPI_Wait(&request_, MPI_STATUS_IGNORE), "MPI_Wait");
+  }
+
+ private:
+  MPI_Request request_;
+};
+
+}  // namespace
+
+std::unique_ptr<PendingReduction> MpiTransport::start_gradient_sum(torch::Tensor& buffer) {
+  check_cpu(buffer, "start_gradient_sum");
+  if (!buffer.is_contiguous()) throw std::invalid_argument("MPI backend: in-place all-reduce of a strided tensor");
+  MPI_Request request = MPI_REQUEST_NULL;
+  check(MPI_Iallreduce(MPI_IN_PLACE, buffer.data_ptr(), static_cast<int>(buffer.numel()), mpi_type(buffer), MPI_SUM,
+                       gradient_comm_, &request),
+        "MPI_Iallreduce");
+  return std::make_unique<MpiPendingReduction>(request);
 }
 
 torch::Tensor MpiTransport::all_reduce_sum(const torch::Tensor& local) {
@@ -111,7 +152,5 @@ std::string MpiTransport::broadcast_bytes(const std::string& bytes, int root) {
   check(MPI_Bcast(out.data(), static_cast<int>(size), MPI_BYTE, root, MPI_COMM_WORLD), "MPI_Bcast");
   return out;
 }
-
-void MpiTransport::barrier() { check(MPI_Barrier(MPI_COMM_WORLD), "MPI_Barrier"); }
 
 }  // namespace rfm::comm

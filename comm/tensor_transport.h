@@ -12,6 +12,16 @@
 
 namespace rfm::comm {
 
+// A sum over ranks in flight (TensorTransport::start_gradient_sum).
+class PendingReduction {
+ public:
+  virtual ~PendingReduction() = default;
+  // Drives the transfer without blocking (MPI progresses only inside its
+  // calls); true once the buffer holds the sum.
+  virtual bool poll() = 0;
+  virtual void wait() = 0;
+};
+
 class TensorTransport {
  public:
   virtual ~TensorTransport() = default;
@@ -25,6 +35,18 @@ class TensorTransport {
   // overlap the buffers' transfers (MPI's non-blocking all-reduce, an NCCL
   // group) do; the gradient buckets come through here.
   virtual void all_reduce_sum_in_place(std::vector<torch::Tensor>& buffers);
+  // Starts summing one contiguous gradient bucket in place; returns at once
+  // where the backend can (the default finishes first).  Every rank starts
+  // the same buckets in the same order; the buffer is not touched until
+  // wait().
+  virtual std::unique_ptr<PendingReduction> start_gradient_sum(torch::Tensor& buffer);
+  // Whether buckets may be started during backward, from the thread that
+  // opened the transport: their order relative to the loss's own
+  // collectives in backward then differs between ranks, so the backend must
+  // carry them on a channel of their own (MPI: a duplicate communicator).
+  // NCCL would need a second communicator on a side stream and does not do
+  // it yet: its buckets start right after backward, in one group.
+  virtual bool overlaps_backward() const { return false; }
   // Overwrites `tensor` (contiguous, same shape everywhere) with root's.
   virtual void broadcast_in_place(torch::Tensor& tensor, int root);
   // Name for logs and errors: "mpi", "nccl", "in-process".

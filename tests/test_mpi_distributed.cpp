@@ -78,6 +78,57 @@ TEST(GradientReducer, SmallBucketsSumEveryGradient) {
   }
 }
 
+// Buckets started from tensor hooks during backward, while the loss's own
+// collectives (a differentiable gather) also run in backward, give the same
+// sums as all buckets after backward; a parameter used on one rank only
+// gets that rank's gradient everywhere, one used nowhere stays without.
+TEST(GradientReducer, BucketsStartedDuringBackwardSumLikeAfterBackward) {
+  auto t = world();
+  const int r = t->rank();
+  torch::manual_seed(11);
+  torch::nn::Linear first(5, 6), second(6, 4), rank1_only(5, 4), last_step_only(5, 4), unused(3, 3);
+  std::vector<torch::Tensor> params;
+  for (auto* m : std::initializer_list<torch::nn::Module*>{first.get(), second.get(), rank1_only.get(), last_step_only.get(), unused.get()}) {
+    for (auto& p : m->parameters()) params.push_back(p);
+  }
+  comm::DifferentiableCollectives collectives(t);
+  comm::GradientReducer reducer(params, t, 1e-6, /*overlap=*/true);  // one bucket per parameter
+  ASSERT_TRUE(reducer.overlapping());
+  auto backward = [&](int step) {
+    for (auto& p : params) p.mutable_grad() = torch::Tensor();
+    auto x = torch::linspace(-1.0, 1.0, 15).view({3, 5}) * (1.0 + r) + step;
+    auto h = second->forward(torch::tanh(first->forward(x)));
+    if (r == 1) h = h + rank1_only->forward(x);
+    if (step == 2) h = h + last_step_only->forward(x);  // late: absent the step before
+    auto gathered = collectives.all_gather(h);
+    (gathered.all.pow(2).sum() * (0.5 + r)).backward();
+  };
+  for (int step = 0; step < 3; ++step) {
+    backward(step);  // hooks not armed: plain local gradients
+    std::vector<torch::Tensor> expected;
+    for (auto& p : params) {
+      auto local = p.grad().defined() ? p.grad() : torch::zeros_like(p);
+      auto all = t->all_gather(local.unsqueeze(0));
+      expected.push_back(all[0][0] + all[1][0]);
+    }
+    reducer.begin_step();
+    backward(step);
+    reducer.all_reduce_gradients();
+    // From the second step on the unused layers no longer hold back the
+    // buckets behind them.
+    if (step > 0) EXPECT_GT(reducer.started_during_backward(), 0) << "step " << step;
+    for (size_t k = 0; k < params.size(); ++k) {
+      if (k >= params.size() - 2 || (step < 2 && (k == 6 || k == 7))) {
+        EXPECT_FALSE(params[k].grad().defined()) << "parameter " << k << " has no gradient on any rank";
+        continue;
+      }
+      ASSERT_TRUE(params[k].grad().defined()) << "parameter " << k;
+      EXPECT_TRUE(torch::allclose(params[k].grad(), expected[k], 1e-6, 1e-7)) << "parameter " << k << " step " << step << " rank " << r << " got " << params[k].grad().sum().item<double>() << " want " << expected[k].sum().item<double>();
+    }
+    EXPECT_GT(params[4].grad().abs().sum().item<double>(), 0.0) << "rank 1's own layer reaches rank 0";
+  }
+}
+
 // The equivalence: losses and updated weights of 2 ranks on halves
 // of one global batch equal one process on the batch (<= 1e-5 relative).
 TEST(DataParallel, TwoRanksEqualOneProcessOnTheGlobalBatch) {

@@ -57,7 +57,8 @@ Trainer::Trainer(const config::RunConfig& config, std::shared_ptr<comm::TensorTr
     for (auto& p : model_->parameters()) {
       if (p.requires_grad()) trainable.push_back(p);
     }
-    reducer_ = std::make_unique<comm::GradientReducer>(trainable, transport_, config.distributed().bucket_mb());
+    reducer_ = std::make_unique<comm::GradientReducer>(trainable, transport_, config.distributed().bucket_mb(),
+                                                       config.distributed().overlap_backward());
   } else {
     collectives_ = std::make_shared<comm::LocalCollectives>();
   }
@@ -164,6 +165,7 @@ StepStats Trainer::step(const TrainBatch& batch, int64_t step_index, double epoc
   }
   phase(Phase::kBackward);
   optimizer_->zero_grad();
+  if (reducer_) reducer_->begin_step();
   terms.total.backward();
   if (reducer_) {
     phase(Phase::kAllReduce);
