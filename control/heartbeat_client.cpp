@@ -17,13 +17,14 @@ namespace {
 using boost::asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
 
-std::string host_name() {
+
+}  // namespace
+
+std::string local_host_name() {
   char name[256] = {};
   ::gethostname(name, sizeof(name) - 1);
   return name;
 }
-
-}  // namespace
 
 std::pair<std::string, int> split_address(const std::string& address) {
   const auto colon = address.rfind(':');
@@ -54,7 +55,7 @@ struct HeartbeatClient::State {
   bool finished = false, lost = false;
   std::array<char, 4096> buffer{};
   FrameReader reader;
-  std::string host = host_name();
+  std::string host = local_host_name();
 
   void lose(const std::string& reason) {
     {

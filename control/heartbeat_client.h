@@ -39,6 +39,9 @@ class HeartbeatClient {
   std::shared_ptr<State> state_;
 };
 
+// This machine's name, as the other ranks and `rfm status` reach it.
+std::string local_host_name();
+
 // host:port -> (host, port); throws std::invalid_argument naming the text.
 std::pair<std::string, int> split_address(const std::string& address);
 

@@ -14,6 +14,7 @@
 #include <mutex>
 #include <thread>
 
+#include "control/heartbeat_client.h"
 #include "control/job_supervisor.h"
 #include "launcher/worker_supervision.h"
 
@@ -31,12 +32,6 @@ std::string self_executable() {
   return path.string();
 }
 
-std::string host_name() {
-  char name[256] = {};
-  ::gethostname(name, sizeof(name) - 1);
-  return name;
-}
-
 }  // namespace
 
 int launch_job(const LaunchRequest& request) {
@@ -50,7 +45,7 @@ int launch_job(const LaunchRequest& request) {
     std::lock_guard<std::mutex> lock(mutex);
     failure = reason;
   });
-  const std::string address = host_name() + ":" + std::to_string(supervisor.port());
+  const std::string address = control::local_host_name() + ":" + std::to_string(supervisor.port());
   const auto run_dir = std::filesystem::path(request.config.train().run_dir());
   std::filesystem::create_directories(run_dir);
   std::ofstream(run_dir / "supervisor.address") << address << "\n";

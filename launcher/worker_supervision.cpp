@@ -14,12 +14,6 @@
 namespace rfm::launch {
 namespace {
 
-std::string host_name() {
-  char name[256] = {};
-  ::gethostname(name, sizeof(name) - 1);
-  return name;
-}
-
 [[noreturn]] void die(const std::string& message) {
   std::cerr << message << std::endl;
   std::_Exit(kExitRankFailure);
@@ -43,7 +37,7 @@ WorkerSupervision::WorkerSupervision(const config::RunConfig& config, const comm
       supervisor_ = std::make_unique<control::JobSupervisor>(options, [](const std::string& reason) {
         die("rfm: supervisor: " + reason + "; aborting the job");
       });
-      address = host_name() + ":" + std::to_string(supervisor_->port());
+      address = control::local_host_name() + ":" + std::to_string(supervisor_->port());
       const auto run_dir = std::filesystem::path(config.train().run_dir());
       std::filesystem::create_directories(run_dir);
       std::ofstream(run_dir / "supervisor.address") << address << "\n";
