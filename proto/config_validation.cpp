@@ -163,6 +163,13 @@ std::vector<std::string> validation_errors(const RunConfig& c) {
   r.require(device_ok, "train.device", "\"" + dev + "\"", "must be \"cpu\", \"cuda\" or \"cuda:N\"");
   r.require(!t.run_dir().empty(), "train.run_dir", "\"\"", "must not be empty");
   r.require(t.eval_every_epochs() >= 0, "train.eval_every_epochs", t.eval_every_epochs(), "must be >= 0 (0 disables)");
+  r.require(t.precision() != config::TrainConfig::FP16 || dev.rfind("cuda", 0) == 0, "train.precision", "FP16",
+            "needs a CUDA train.device (float16 autocast has no CPU kernels; use BF16 on CPU)");
+  const double scale = t.loss_scale_initial();
+  r.require(scale > 0 && std::isfinite(scale) && std::exp2(std::round(std::log2(scale))) == scale,
+            "train.loss_scale_initial", scale, "must be a power of two > 0 (scaling is then exact)");
+  r.require(t.loss_scale_growth_interval() >= 1, "train.loss_scale_growth_interval", t.loss_scale_growth_interval(),
+            "must be >= 1");
 
   const auto& ev = c.evaluation();
   r.range("evaluation.trials", ev.trials(), 1, 100, "allowed range [1, 100]");

@@ -116,7 +116,9 @@ TEST(GradientReducer, BucketsStartedDuringBackwardSumLikeAfterBackward) {
     reducer.all_reduce_gradients();
     // From the second step on the unused layers no longer hold back the
     // buckets behind them.
-    if (step > 0) EXPECT_GT(reducer.started_during_backward(), 0) << "step " << step;
+    if (step > 0) {
+      EXPECT_GT(reducer.started_during_backward(), 0) << "step " << step;
+    }
     for (size_t k = 0; k < params.size(); ++k) {
       if (k >= params.size() - 2 || (step < 2 && (k == 6 || k == 7))) {
         EXPECT_FALSE(params[k].grad().defined()) << "parameter " << k << " has no gradient on any rank";
@@ -162,8 +164,13 @@ TEST(DataParallel, TwoRanksEqualOneProcessOnTheGlobalBatch) {
 
   torch::manual_seed(1);
   engine::Trainer single(config, nullptr);
+  // The ranks keep their weights channels-last (NHWC): the bucketed sums
+  // read and write strided gradients, and the result must not change.
+  auto nhwc = config;
+  nhwc.mutable_train()->set_channels_last(true);
   torch::manual_seed(1);
-  engine::Trainer ranked(config, t);
+  engine::Trainer ranked(nhwc, t);
+  ASSERT_TRUE(ranked.model()->named_parameters()["backbone.conv1.weight"].is_contiguous(torch::MemoryFormat::ChannelsLast));
   for (int64_t step = 0; step < 3; ++step) {
     const auto a = single.step(whole, step, 0.0);
     const auto b = ranked.step(shard, step, 0.0);

@@ -106,6 +106,11 @@ void save_model_checkpoint(const std::string& path, model::RfmModel& model, cons
     archive.write("sampler_state", c10::IValue(state->sampler_state));
     archive.write("best_map", c10::IValue(state->best_map));
     archive.write("best_step", c10::IValue(state->best_step));
+    if (state->loss_scaler.scale > 0) {
+      archive.write("loss_scale", c10::IValue(state->loss_scaler.scale));
+      archive.write("loss_scale_good_steps", c10::IValue(state->loss_scaler.good_steps));
+      archive.write("loss_scale_consecutive_skips", c10::IValue(state->loss_scaler.consecutive_skips));
+    }
   }
   const std::string tmp = path + ".tmp";
   try {
@@ -152,6 +157,13 @@ void load_training_state(const std::string& path, TrainingState* state) {
     if (archive.try_read("sampler_state", v) && v.isString()) state->sampler_state = v.toStringRef();
     if (archive.try_read("best_map", v) && v.isDouble()) state->best_map = v.toDouble();
     if (archive.try_read("best_step", v) && v.isInt()) state->best_step = v.toInt();
+    if (archive.try_read("loss_scale", v) && v.isDouble()) {
+      state->loss_scaler.scale = v.toDouble();
+      if (archive.try_read("loss_scale_good_steps", v) && v.isInt()) state->loss_scaler.good_steps = v.toInt();
+      if (archive.try_read("loss_scale_consecutive_skips", v) && v.isInt()) {
+        state->loss_scaler.consecutive_skips = v.toInt();
+      }
+    }
   } catch (const c10::Error& e) {
     throw CheckpointError(path + ": training state does not fit this run: " + e.what_without_backtrace());
   }

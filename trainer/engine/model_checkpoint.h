@@ -9,6 +9,7 @@
 #include <string>
 
 #include "rfm_config.pb.h"
+#include "trainer/engine/dynamic_loss_scaler.h"
 #include "trainer/model/rfm_model.h"
 
 namespace rfm::engine {
@@ -38,6 +39,7 @@ struct TrainingState {
   std::string sampler_state;                      // data::SamplerState, binary; "" for in-memory identities
   double best_map = -1.0;                         // -1: not evaluated yet
   int64_t best_step = -1;
+  LossScalerState loss_scaler;                    // FP16 runs; scale 0 otherwise
 };
 
 // A stable 64-bit FNV-1a of the configuration's text format, as 16 hex

@@ -9,7 +9,9 @@
 
 #include "proto/config_loader.h"
 #include "trainer/augment/ltg.h"
+#include "trainer/engine/autocast_scope.h"
 #include "trainer/engine/config_bridge.h"
+#include "trainer/model/memory_format.h"
 #include "trainer/model/pretrained_weights.h"
 
 namespace rfm::engine {
@@ -49,6 +51,21 @@ Trainer::Trainer(const config::RunConfig& config, std::shared_ptr<comm::TensorTr
   model_ = model::RfmModel(model_options(config));
   if (!config.model().pretrained().empty()) model::load_torchvision_backbone(model_, config.model().pretrained());
   model_->to(device_);
+  // Before anything holds the parameters (broadcast, hooks, optimizer).
+  if (config.train().channels_last()) model::convert_to_channels_last(*model_);
+  switch (config.train().precision()) {
+    case config::TrainConfig::BF16: autocast_dtype_ = at::kBFloat16; break;
+    case config::TrainConfig::FP16: {
+      autocast_dtype_ = at::kHalf;
+      DynamicLossScalerOptions scaler;
+      scaler.initial_scale = config.train().loss_scale_initial();
+      scaler.growth_interval = config.train().loss_scale_growth_interval();
+      scaler_ = std::make_unique<DynamicLossScaler>(scaler);
+      break;
+    }
+    default: autocast_dtype_ = at::kFloat;
+  }
+  parameters_ = model_->parameters();
   if (transport_) {
     collectives_ = std::make_shared<comm::DifferentiableCollectives>(transport_);
     comm::broadcast_module_state(*model_, *transport_, 0);
@@ -138,8 +155,17 @@ StepStats Trainer::step(const TrainBatch& batch, int64_t step_index, double epoc
   auto modality = batch.modality.to(device_, /*non_blocking=*/true);
   if (images.scalar_type() == torch::kUInt8) images = images.to(torch::kFloat32).div_(255.0);
   images = normalize(augment(batch, images, step_index, &stats.ltg_rectangles));
+  if (config_.train().channels_last()) images = images.contiguous(torch::MemoryFormat::ChannelsLast);
 
-  auto output = model_->forward(images, modality);
+  model::RfmOutput output;
+  {
+    AutocastScope autocast(device_.type(), autocast_dtype_);
+    output = model_->forward(images, modality);
+  }
+  // The losses run in float32 outside autocast: the triplet's distances, the
+  // centres' sums and the softmax need its range and precision, and the
+  // collectives then move float32 on every path.
+  if (autocast_dtype_ != at::kFloat) output = model::to_float32(output);
   auto terms = loss::rfm_loss(output, labels, modality, loss_options_, *collectives_);
   // The global loss and the stop flag in one small all-reduce: every rank
   // then takes the same decision (stop, or non-finite loss) at this step.
@@ -166,17 +192,35 @@ StepStats Trainer::step(const TrainBatch& batch, int64_t step_index, double epoc
   phase(Phase::kBackward);
   optimizer_->zero_grad();
   if (reducer_) reducer_->begin_step();
-  terms.total.backward();
+  if (scaler_) {
+    stats.loss_scale = scaler_->scale();
+    scaler_->scale_loss(terms.total).backward();
+  } else {
+    terms.total.backward();
+  }
   if (reducer_) {
     phase(Phase::kAllReduce);
     reducer_->all_reduce_gradients();
   }
   phase(Phase::kOptimizer);
   // After the all-reduce every rank holds the same gradient, so the norm,
-  // the clipping and the finiteness check agree across ranks.
+  // the clipping, the finiteness check and the loss scale agree across ranks.
+  if (scaler_) scaler_->unscale(parameters_);
   const double clip = config_.optimizer().grad_clip_norm();
-  stats.grad_norm = torch::nn::utils::clip_grad_norm_(model_->parameters(), clip > 0 ? clip : 1e30);
-  if (!std::isfinite(stats.grad_norm)) {
+  stats.grad_norm = torch::nn::utils::clip_grad_norm_(parameters_, clip > 0 ? clip : 1e30);
+  const bool finite = std::isfinite(stats.grad_norm);
+  if (scaler_) {
+    if (!scaler_->update(finite)) {
+      if (scaler_->gave_up()) {
+        throw NonFiniteLossError("step " + std::to_string(step_index) + ": non-finite FP16 gradients in " +
+                                 std::to_string(scaler_->state().consecutive_skips) +
+                                 " steps in a row (loss scale now " + std::to_string(scaler_->scale()) + ")");
+      }
+      stats.skipped = true;  // an overflow of the scale: no update, a smaller scale next step
+      stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      return stats;
+    }
+  } else if (!finite) {
     throw NonFiniteLossError("step " + std::to_string(step_index) + ": non-finite gradient norm");
   }
   optimizer_->step();

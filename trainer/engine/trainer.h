@@ -13,6 +13,7 @@
 #include "comm/gradient_reducer.h"
 #include "comm/tensor_transport.h"
 #include "rfm_config.pb.h"
+#include "trainer/engine/dynamic_loss_scaler.h"
 #include "trainer/engine/lr_schedule.h"
 #include "trainer/engine/random_identity_batches.h"
 #include "trainer/loss/rfm_loss.h"
@@ -36,6 +37,10 @@ struct StepStats {
   int64_t images = 0;
   int64_t ltg_rectangles = 0;  // LTG rectangles applied in the batch
   double grad_norm = 0.0;      // global gradient norm before clipping
+  // FP16: the loss scale this step used, and whether its gradients
+  // overflowed so that the optimizer skipped it (0 and false otherwise).
+  double loss_scale = 0.0;
+  bool skipped = false;
   bool stop_requested = false; // some rank asked to stop after this step
 };
 
@@ -61,6 +66,10 @@ class Trainer {
   model::RfmModel& model() { return model_; }
   torch::optim::SGD& optimizer() { return *optimizer_; }
   const torch::Device& device() const { return device_; }
+  // FP16 only; nullptr otherwise.
+  DynamicLossScaler* loss_scaler() { return scaler_.get(); }
+  // The forward's autocast dtype: kFloat (none), kBFloat16 or kHalf.
+  at::ScalarType autocast_dtype() const { return autocast_dtype_; }
 
   // Mean/std normalisation after LTG.
   torch::Tensor normalize(const torch::Tensor& images) const;
@@ -81,6 +90,9 @@ class Trainer {
   std::vector<double> group_lr_scale_;
   loss::RfmLossOptions loss_options_;
   torch::Tensor mean_, std_;
+  at::ScalarType autocast_dtype_ = at::kFloat;
+  std::unique_ptr<DynamicLossScaler> scaler_;
+  std::vector<torch::Tensor> parameters_;
 };
 
 // Sets LibTorch's intra-op threads: `threads`, or when 0 this node's cores

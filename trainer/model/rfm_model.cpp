@@ -79,4 +79,18 @@ bool RfmModelImpl::is_pretrained_tensor(const std::string& name) const {
          starts_with(name, "mam.infrared_stage.");
 }
 
+RfmOutput to_float32(const RfmOutput& out) {
+  auto f32 = [](const torch::Tensor& t) {
+    return t.defined() && t.is_floating_point() ? t.to(torch::kFloat32) : t;
+  };
+  RfmOutput r = out;
+  r.metric_features = f32(out.metric_features);
+  r.part_logits = f32(out.part_logits);
+  r.embedding = f32(out.embedding);
+  r.visible_logits = f32(out.visible_logits);
+  r.infrared_logits = f32(out.infrared_logits);
+  r.attention = f32(out.attention);
+  return r;
+}
+
 }  // namespace rfm::model

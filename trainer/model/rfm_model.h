@@ -38,6 +38,10 @@ struct RfmOutput {
   torch::Tensor visible_index, infrared_index, visible_logits, infrared_logits, attention;
 };
 
+// `out` with every floating tensor as float32 (what autocast left in
+// bfloat16/float16); the casts are differentiable.
+RfmOutput to_float32(const RfmOutput& out);
+
 class RfmModelImpl : public torch::nn::Module {
  public:
   explicit RfmModelImpl(const RfmModelOptions& options);

@@ -13,6 +13,7 @@
 #include "sampler_state.pb.h"
 #include "trainer/engine/model_checkpoint.h"
 #include "trainer/engine/random_identity_batches.h"
+#include "trainer/model/memory_format.h"
 #include "trainer/run/checkpoint_directory.h"
 #include "trainer/run/stop_signals.h"
 
@@ -42,6 +43,7 @@ engine::TrainingState capture_state(engine::Trainer& trainer, const std::string&
   state.sampler_state = sampler_state;
   state.best_map = best_map;
   state.best_step = best_step;
+  if (auto* scaler = trainer.loss_scaler()) state.loss_scaler = scaler->state();
   return state;
 }
 
@@ -156,6 +158,11 @@ TrainingOutcome run_training(const config::RunConfig& requested, std::ostream& l
       }
       outcome.best_map = state.best_map;
       outcome.best_step = state.best_step;
+      if (auto* scaler = trainer.loss_scaler(); scaler && state.loss_scaler.scale > 0) {
+        scaler->restore(state.loss_scaler);
+      }
+      // Loading sets each weight to the file's layout: put the configured one back.
+      if (config.train().channels_last()) model::convert_to_channels_last(*trainer.model());
       if (leader) log << "resumed from " << *resumed << " at step " << outcome.first_step << "\n";
     }
   }
@@ -182,14 +189,16 @@ TrainingOutcome run_training(const config::RunConfig& requested, std::ostream& l
         << ", global batch " << d.ids_per_batch() << " x (" << d.images_per_modality() << "+"
         << d.images_per_modality() << ") at " << d.height() << "x" << d.width() << ", "
         << config.model().num_classes() << " classes, ResNet-" << config.model().depth() << ", " << threads
-        << " threads per rank, device " << device.str() << std::endl;
+        << " threads per rank, device " << device.str() << ", "
+        << config::TrainConfig::Precision_Name(config.train().precision())
+        << (config.train().channels_last() ? " channels-last" : "") << std::endl;
   }
   std::ofstream tsv;
   if (leader) {
     const bool append = outcome.first_step > 0 && fs::exists(run_dir / "train_log.tsv");
     tsv.open(run_dir / "train_log.tsv", append ? std::ios::app : std::ios::trunc);
     if (!append) {
-      tsv << "step\tepoch\tlr\tloss\tid\ttriplet\tcentre\tmodality_id\tseconds\tltg_rectangles\tdata_seconds\tgrad_norm\n";
+      tsv << "step\tepoch\tlr\tloss\tid\ttriplet\tcentre\tmodality_id\tseconds\tltg_rectangles\tdata_seconds\tgrad_norm\tloss_scale\tskipped\n";
     }
   }
 
@@ -245,7 +254,8 @@ TrainingOutcome run_training(const config::RunConfig& requested, std::ostream& l
     if (leader) {
       tsv << s << '\t' << epoch << '\t' << stats.lr << '\t' << stats.total << '\t' << stats.id << '\t'
           << stats.triplet << '\t' << stats.centre << '\t' << stats.modality_id << '\t' << stats.seconds << '\t'
-          << stats.ltg_rectangles << '\t' << stats.data_seconds << '\t' << stats.grad_norm << '\n';
+          << stats.ltg_rectangles << '\t' << stats.data_seconds << '\t' << stats.grad_norm << '\t'
+          << stats.loss_scale << '\t' << (stats.skipped ? 1 : 0) << '\n';
       if (s % config.metrics().log_every_steps() == 0 || done == total) {
         log << std::fixed << std::setprecision(4) << "step " << done << "/" << total << " epoch " << epoch << " lr "
             << stats.lr << " loss " << stats.total << " (id " << stats.id << ", triplet " << stats.triplet
