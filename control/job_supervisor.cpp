@@ -2,6 +2,8 @@
 
 #include <boost/asio.hpp>
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <mutex>
@@ -61,7 +63,8 @@ struct JobSupervisor::State {
   std::vector<RankRecord> ranks;
   Clock::time_point started = Clock::now();
   std::string failure;
-  std::vector<std::shared_ptr<tcp::socket>> sockets;
+  std::vector<std::shared_ptr<tcp::socket>> sockets;  // touched on the io thread only
+  std::atomic<size_t> open_sockets{0};
 
   void fail(const std::string& reason) {
     {
@@ -86,6 +89,7 @@ struct JobSupervisor::State {
       if (ec) return;
       auto s = std::make_shared<tcp::socket>(std::move(socket));
       sockets.push_back(s);
+      open_sockets = sockets.size();
       read(s, std::make_shared<FrameReader>(), std::make_shared<int>(-1), std::make_shared<std::array<char, 4096>>());
       accept();
     });
@@ -95,6 +99,7 @@ struct JobSupervisor::State {
             std::shared_ptr<std::array<char, 4096>> buffer) {
     s->async_read_some(boost::asio::buffer(*buffer), [=](boost::system::error_code ec, size_t n) {
       if (ec) {
+        forget(s);
         closed(*rank);
         return;
       }
@@ -105,6 +110,7 @@ struct JobSupervisor::State {
       } catch (const FramingError&) {
         boost::system::error_code ignored;
         s->close(ignored);
+        forget(s);
         closed(*rank);
         return;
       }
@@ -136,6 +142,13 @@ struct JobSupervisor::State {
     }
     boost::system::error_code ec;
     boost::asio::write(s, boost::asio::buffer(frame(reply)), ec);
+  }
+
+  // A connection that ended (a status query answered, a rank gone) leaves
+  // the list, so that a long job queried often does not collect sockets.
+  void forget(const std::shared_ptr<tcp::socket>& s) {
+    sockets.erase(std::remove(sockets.begin(), sockets.end(), s), sockets.end());
+    open_sockets = sockets.size();
   }
 
   void closed(int rank) {
@@ -278,5 +291,7 @@ StatusReply JobSupervisor::status() const {
 }
 
 bool JobSupervisor::finished() const { return status().state() == "finished"; }
+
+size_t JobSupervisor::open_connections() const { return state_->open_sockets.load(); }
 
 }  // namespace rfm::control

@@ -41,6 +41,8 @@ class JobSupervisor {
   StatusReply status() const;
   // True once every rank reported phase "done".
   bool finished() const;
+  // Connections open now (ranks and status clients not yet gone).
+  size_t open_connections() const;
 
  private:
   struct State;

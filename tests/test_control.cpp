@@ -107,6 +107,13 @@ TEST(Supervisor, StatusShowsEveryRankAndFinishedRanksMayLeave) {
   std::ostringstream table;
   print_status(status, table);
   EXPECT_NE(table.str().find("all-reduce"), std::string::npos);
+  // Answered status clients leave: only the two ranks stay connected.
+  for (int q = 0; q < 20; ++q) query_status(local(supervisor.port()));
+  auto wait_for_connections = [&](size_t n) {
+    for (int i = 0; i < 200 && supervisor.open_connections() != n; ++i) std::this_thread::sleep_for(10ms);
+    return supervisor.open_connections();
+  };
+  EXPECT_EQ(wait_for_connections(2), 2u);
   r0.finish();
   r1.finish();
   std::this_thread::sleep_for(300ms);
