@@ -2,6 +2,12 @@
 # CUDA builds included, through -DTorch_DIR=<prefix>/share/cmake/Torch.
 find_package(Torch REQUIRED)
 message(STATUS "rfm: LibTorch ${Torch_VERSION} from ${Torch_DIR}")
+# A CUDA LibTorch lists its CUDA libraries (c10_cuda among them) here.
+if(TORCH_CUDA_LIBRARIES)
+  set(RFM_TORCH_CUDA ON)
+else()
+  set(RFM_TORCH_CUDA OFF)
+endif()
 
 # The torch headers cost ~30 s per translation unit on two cores.  One target
 # owns the precompiled header; every torch-using target reuses it, so the

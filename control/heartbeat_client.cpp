@@ -52,6 +52,7 @@ struct HeartbeatClient::State {
   Clock::time_point phase_since = Clock::now();
   Clock::time_point last_answer = Clock::now();
   double images_per_second = 0;
+  std::string metrics_address;
   bool finished = false, lost = false;
   std::array<char, 4096> buffer{};
   FrameReader reader;
@@ -79,6 +80,7 @@ struct HeartbeatClient::State {
     h->set_images_per_second(images_per_second);
     h->set_host(host);
     h->set_pid(static_cast<int32_t>(::getpid()));
+    h->set_metrics_address(metrics_address);
     return frame(m);
   }
 
@@ -178,6 +180,11 @@ void HeartbeatClient::update(int64_t step, const std::string& phase) {
 void HeartbeatClient::set_images_per_second(double value) {
   std::lock_guard<std::mutex> lock(state_->mutex);
   state_->images_per_second = value;
+}
+
+void HeartbeatClient::set_metrics_address(const std::string& address) {
+  std::lock_guard<std::mutex> lock(state_->mutex);
+  state_->metrics_address = address;
 }
 
 void HeartbeatClient::finish() {

@@ -30,6 +30,9 @@ class HeartbeatClient {
   // Thread-safe; cheap (no I/O).
   void update(int64_t step, const std::string& phase);
   void set_images_per_second(double value);
+  // Where Prometheus can scrape this rank ("host:port"), sent with every
+  // heartbeat so that the supervisor can list the job's targets.
+  void set_metrics_address(const std::string& address);
   // Sends phase "done" at once and closes: the supervisor expects the
   // disconnect that follows.
   void finish();

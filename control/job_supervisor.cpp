@@ -132,7 +132,15 @@ struct JobSupervisor::State {
       if (moved) r.phase_since = Clock::now() - std::chrono::duration_cast<Clock::duration>(
                                                     std::chrono::duration<double>(h.phase_seconds()));
       r.done = h.phase() == "done";
+      const bool new_target = !h.metrics_address().empty() && h.metrics_address() != r.last.metrics_address();
       r.last = h;
+      if (new_target && options.on_metrics_targets) {
+        std::map<int, std::string> targets;
+        for (size_t k = 0; k < ranks.size(); ++k) {
+          if (!ranks[k].last.metrics_address().empty()) targets[static_cast<int>(k)] = ranks[k].last.metrics_address();
+        }
+        options.on_metrics_targets(targets);
+      }
       reply.mutable_ack()->set_abort(!failure.empty());
       reply.mutable_ack()->set_reason(failure);
     } else if (m.has_status_request()) {

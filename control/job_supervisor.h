@@ -13,6 +13,7 @@
 // phase and throughput.
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -25,6 +26,10 @@ struct SupervisorOptions {
   double rank_timeout_s = 60.0;
   std::string bind_address = "0.0.0.0";
   int port = 0;  // 0: any free port
+  // Called on the supervisor's thread (holding its lock: do not call back
+  // into the supervisor) with every rank's metrics address
+  // (rank -> "host:port") each time one appears or changes.
+  std::function<void(const std::map<int, std::string>&)> on_metrics_targets;
 };
 
 class JobSupervisor {

@@ -41,6 +41,7 @@ int launch_job(const LaunchRequest& request) {
   control::SupervisorOptions options;
   options.world_size = request.processes;
   options.rank_timeout_s = request.config.distributed().rank_timeout_s();
+  options.on_metrics_targets = prometheus_targets_writer(request.config);
   control::JobSupervisor supervisor(options, [&](const std::string& reason) {
     std::lock_guard<std::mutex> lock(mutex);
     failure = reason;

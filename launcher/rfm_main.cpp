@@ -41,6 +41,7 @@
 #include "trainer/run/training_run.h"
 #include "control/status_query.h"
 #include "launcher/job_launcher.h"
+#include "launcher/worker_metrics.h"
 #include "launcher/worker_supervision.h"
 #include "trainer/model/state_dict_file.h"
 
@@ -286,7 +287,26 @@ int train(const rfm::config::RunConfig& config) {
       log = &rank_log;
     }
     rfm::launch::WorkerSupervision supervision(config, session);
+    std::unique_ptr<rfm::launch::WorkerMetrics> metrics;
+    if (config.metrics().enabled()) {
+      metrics = std::make_unique<rfm::launch::WorkerMetrics>(config, placement, *log);
+      std::cout << "rfm: " << (who.empty() ? "" : who) << "metrics at http://" << metrics->address() << "/metrics"
+                << std::endl;
+      supervision.set_metrics_address(metrics->address());
+      if (!supervision.supervised()) {
+        rfm::launch::prometheus_targets_writer(config)({{placement.rank, metrics->address()}});
+      }
+    }
+    // Serve the final values a while longer (metrics.linger_s), on success
+    // and on failure alike.
+    struct Linger {
+      const rfm::launch::WorkerMetrics* m;
+      ~Linger() {
+        if (m) m->linger();
+      }
+    } linger{metrics.get()};
     rfm::run::WorkerContext context;
+    context.metrics = metrics ? &metrics->metrics() : nullptr;
     context.placement = placement;
     context.transport = rfm::comm::open_transport(backend_of(config), torch::Device(config.train().device()), session);
     context.on_phase = [&](rfm::engine::Phase p, int64_t step) { supervision.update(step, rfm::engine::phase_name(p)); };

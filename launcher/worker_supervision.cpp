@@ -10,6 +10,8 @@
 #include <thread>
 
 #include "comm/mpi_transport.h"
+#include "launcher/worker_metrics.h"
+#include "metrics/prometheus_targets.h"
 
 namespace rfm::launch {
 namespace {
@@ -20,6 +22,23 @@ namespace {
 }
 
 }  // namespace
+
+std::function<void(const std::map<int, std::string>&)> prometheus_targets_writer(const config::RunConfig& config) {
+  const std::string run_id = metrics_run_id(config);
+  std::vector<std::string> paths = {metrics::targets_file(config.train().run_dir())};
+  if (!config.metrics().targets_dir().empty()) {
+    paths.push_back((std::filesystem::path(config.metrics().targets_dir()) / (run_id + ".json")).string());
+  }
+  return [paths, run_id](const std::map<int, std::string>& targets) {
+    for (const auto& path : paths) {
+      try {
+        metrics::write_targets_file(path, run_id, targets);
+      } catch (const std::exception& e) {
+        std::cerr << "rfm: warning: " << e.what() << std::endl;  // monitoring must not end the job
+      }
+    }
+  };
+}
 
 WorkerSupervision::WorkerSupervision(const config::RunConfig& config, const comm::MpiSession& session)
     : rank_(session.placement().rank) {
@@ -34,6 +53,7 @@ WorkerSupervision::WorkerSupervision(const config::RunConfig& config, const comm
       control::SupervisorOptions options;
       options.world_size = world;
       options.rank_timeout_s = d.rank_timeout_s();
+      options.on_metrics_targets = prometheus_targets_writer(config);
       supervisor_ = std::make_unique<control::JobSupervisor>(options, [](const std::string& reason) {
         die("rfm: supervisor: " + reason + "; aborting the job");
       });
@@ -64,6 +84,10 @@ void WorkerSupervision::update(int64_t step, const std::string& phase) {
 
 void WorkerSupervision::set_images_per_second(double value) {
   if (client_) client_->set_images_per_second(value);
+}
+
+void WorkerSupervision::set_metrics_address(const std::string& address) {
+  if (client_) client_->set_metrics_address(address);
 }
 
 void WorkerSupervision::finish() {

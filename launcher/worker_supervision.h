@@ -6,6 +6,8 @@
 // rank died or hung) or the loss of the supervisor ends this worker with
 // exit code kExitRankFailure, naming the reason: no rank waits forever.
 
+#include <functional>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -18,6 +20,10 @@ namespace rfm::launch {
 
 constexpr int kExitRankFailure = 6;
 
+// Writes <run_dir>/prometheus-targets.json from the supervisor's list of
+// ranks' metrics addresses (a failure to write is a warning).
+std::function<void(const std::map<int, std::string>&)> prometheus_targets_writer(const config::RunConfig& config);
+
 class WorkerSupervision {
  public:
   // Nothing for a world of one without RFM_SUPERVISOR.
@@ -26,6 +32,11 @@ class WorkerSupervision {
 
   void update(int64_t step, const std::string& phase);
   void set_images_per_second(double value);
+  // Sent with the heartbeats; the supervisor lists it in the run's
+  // Prometheus targets file.
+  void set_metrics_address(const std::string& address);
+  // Whether a supervisor watches this worker (false: a lone process).
+  bool supervised() const { return client_ != nullptr; }
   // Reports "done"; rank 0 (when it hosts the supervisor) waits briefly for
   // the other ranks' "done" so that their disconnects are not failures.
   void finish();

@@ -146,6 +146,7 @@ std::vector<std::string> validation_errors(const RunConfig& c) {
   const auto& me = c.metrics();
   r.range("metrics.base_port", me.base_port(), 0, 65535, "allowed range [0, 65535]");
   r.range("metrics.log_every_steps", me.log_every_steps(), 1, 100000000, "allowed range [1, 100000000]");
+  r.require(me.linger_s() >= 0 && std::isfinite(me.linger_s()), "metrics.linger_s", me.linger_s(), "must be >= 0");
 
   const auto& ck = c.checkpoint();
   r.require(ck.every_steps() >= 0, "checkpoint.every_steps", ck.every_steps(), "must be >= 0 (0 disables)");
@@ -170,6 +171,7 @@ std::vector<std::string> validation_errors(const RunConfig& c) {
             "train.loss_scale_initial", scale, "must be a power of two > 0 (scaling is then exact)");
   r.require(t.loss_scale_growth_interval() >= 1, "train.loss_scale_growth_interval", t.loss_scale_growth_interval(),
             "must be >= 1");
+
 
   const auto& ev = c.evaluation();
   r.range("evaluation.trials", ev.trials(), 1, 100, "allowed range [1, 100]");

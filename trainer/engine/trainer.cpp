@@ -7,6 +7,8 @@
 #include <iomanip>
 #include <thread>
 
+#include <torch/cuda.h>
+
 #include "proto/config_loader.h"
 #include "trainer/augment/ltg.h"
 #include "trainer/engine/autocast_scope.h"
@@ -66,6 +68,7 @@ Trainer::Trainer(const config::RunConfig& config, std::shared_ptr<comm::TensorTr
     default: autocast_dtype_ = at::kFloat;
   }
   parameters_ = model_->parameters();
+  synchronize_phases_ = device_.is_cuda() && config.metrics().synchronize_phases();
   if (transport_) {
     collectives_ = std::make_shared<comm::DifferentiableCollectives>(transport_);
     comm::broadcast_module_state(*model_, *transport_, 0);
@@ -134,11 +137,22 @@ torch::Tensor Trainer::augment(const TrainBatch& batch, const torch::Tensor& ima
 
 StepStats Trainer::step(const TrainBatch& batch, int64_t step_index, double epoch, bool request_stop,
                         const std::function<void(Phase)>& on_phase) {
+  using Clock = std::chrono::steady_clock;
+  const auto start = Clock::now();
+  auto mark = start;
+  // Seconds since the previous mark, after the device has caught up when
+  // asked to (CUDA runs asynchronously from the host).
+  auto lap = [&]() {
+    if (synchronize_phases_) torch::cuda::synchronize(device_.has_index() ? device_.index() : -1);
+    const auto now = Clock::now();
+    const double seconds = std::chrono::duration<double>(now - mark).count();
+    mark = now;
+    return seconds;
+  };
   auto phase = [&](Phase p) {
     if (on_phase) on_phase(p);
   };
   phase(Phase::kForward);
-  const auto start = std::chrono::steady_clock::now();
   StepStats stats;
   stats.step = step_index;
   stats.images = batch.images.size(0);
@@ -169,11 +183,10 @@ StepStats Trainer::step(const TrainBatch& batch, int64_t step_index, double epoc
   auto terms = loss::rfm_loss(output, labels, modality, loss_options_, *collectives_);
   // The global loss and the stop flag in one small all-reduce: every rank
   // then takes the same decision (stop, or non-finite loss) at this step.
-  auto summary = torch::stack({terms.total.detach().to(torch::kFloat64), terms.id.detach().to(torch::kFloat64),
-                               terms.triplet.detach().to(torch::kFloat64), terms.centre.detach().to(torch::kFloat64),
-                               terms.modality_id.detach().to(torch::kFloat64),
-                               torch::full({}, request_stop ? 1.0 : 0.0, torch::TensorOptions(torch::kFloat64).device(device_))})
-                     .reshape({6});
+  auto f64 = [](const torch::Tensor& t) { return t.detach().to(torch::kFloat64).reshape({}); };
+  auto summary = torch::stack({f64(terms.total), f64(terms.id), f64(terms.triplet), f64(terms.centre),
+                               f64(terms.modality_id), f64(terms.visible_id), f64(terms.infrared_id),
+                               torch::full({}, request_stop ? 1.0 : 0.0, torch::TensorOptions(torch::kFloat64).device(device_))});
   if (transport_) summary = transport_->all_reduce_sum(summary);
   summary = summary.cpu();
   const double* v = summary.data_ptr<double>();
@@ -182,13 +195,16 @@ StepStats Trainer::step(const TrainBatch& batch, int64_t step_index, double epoc
   stats.triplet = v[2];
   stats.centre = v[3];
   stats.modality_id = v[4];
-  stats.stop_requested = v[5] > 0;
+  stats.visible_id = v[5];
+  stats.infrared_id = v[6];
+  stats.stop_requested = v[7] > 0;
   if (!std::isfinite(stats.total)) {
     std::ostringstream msg;
     msg << "step " << step_index << ": non-finite loss " << stats.total << " (id " << stats.id << ", triplet "
         << stats.triplet << ", centre " << stats.centre << ", modality id " << stats.modality_id << ")";
     throw NonFiniteLossError(msg.str());
   }
+  stats.forward_seconds = lap();
   phase(Phase::kBackward);
   optimizer_->zero_grad();
   if (reducer_) reducer_->begin_step();
@@ -198,9 +214,11 @@ StepStats Trainer::step(const TrainBatch& batch, int64_t step_index, double epoc
   } else {
     terms.total.backward();
   }
+  stats.backward_seconds = lap();
   if (reducer_) {
     phase(Phase::kAllReduce);
     reducer_->all_reduce_gradients();
+    stats.all_reduce_seconds = lap();
   }
   phase(Phase::kOptimizer);
   // After the all-reduce every rank holds the same gradient, so the norm,
@@ -217,14 +235,16 @@ StepStats Trainer::step(const TrainBatch& batch, int64_t step_index, double epoc
                                  " steps in a row (loss scale now " + std::to_string(scaler_->scale()) + ")");
       }
       stats.skipped = true;  // an overflow of the scale: no update, a smaller scale next step
-      stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      stats.optimizer_seconds = lap();
+      stats.seconds = std::chrono::duration<double>(mark - start).count();
       return stats;
     }
   } else if (!finite) {
     throw NonFiniteLossError("step " + std::to_string(step_index) + ": non-finite gradient norm");
   }
   optimizer_->step();
-  stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  stats.optimizer_seconds = lap();
+  stats.seconds = std::chrono::duration<double>(mark - start).count();
   return stats;
 }
 

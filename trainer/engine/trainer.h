@@ -32,8 +32,14 @@ struct StepStats {
   double lr = 0.0;
   // Loss terms of the global batch (every rank's shares summed).
   double total = 0.0, id = 0.0, triplet = 0.0, centre = 0.0, modality_id = 0.0;
+  double visible_id = 0.0, infrared_id = 0.0;  // MAM's two branches (modality_id = their sum)
   double seconds = 0.0;       // the step itself
   double data_seconds = 0.0;  // waiting for the batch before it
+  // The step's phases (they add up to `seconds`): LTG, normalisation,
+  // forward and losses; backward (with the overlapped gradient sums);
+  // the gradient all-reduce that remains after backward; clipping and SGD.
+  // On CUDA these are host times unless metrics.synchronize_phases is set.
+  double forward_seconds = 0.0, backward_seconds = 0.0, all_reduce_seconds = 0.0, optimizer_seconds = 0.0;
   int64_t images = 0;
   int64_t ltg_rectangles = 0;  // LTG rectangles applied in the batch
   double grad_norm = 0.0;      // global gradient norm before clipping
@@ -93,6 +99,7 @@ class Trainer {
   at::ScalarType autocast_dtype_ = at::kFloat;
   std::unique_ptr<DynamicLossScaler> scaler_;
   std::vector<torch::Tensor> parameters_;
+  bool synchronize_phases_ = false;
 };
 
 // Sets LibTorch's intra-op threads: `threads`, or when 0 this node's cores

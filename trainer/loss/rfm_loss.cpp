@@ -23,18 +23,17 @@ RfmLossTerms rfm_loss(const model::RfmOutput& output, const torch::Tensor& label
   }
   // The modality classifiers see only their modality's rows; a rank without
   // rows of one modality still joins the global count.
-  terms.modality_id = zero;
-  auto branch = [&](const torch::Tensor& logits, const torch::Tensor& index) {
-    if (!index.defined()) return;
+  auto branch = [&](const torch::Tensor& logits, const torch::Tensor& index) -> torch::Tensor {
+    if (!index.defined()) return zero;
     if (logits.defined()) {
-      terms.modality_id = terms.modality_id +
-                          identity_loss(logits, labels.index_select(0, index), options.label_smoothing, collectives);
-    } else {
-      collectives.all_reduce_sum(torch::zeros({1}, f.options().dtype(torch::kFloat64)));
+      return identity_loss(logits, labels.index_select(0, index), options.label_smoothing, collectives);
     }
+    collectives.all_reduce_sum(torch::zeros({1}, f.options().dtype(torch::kFloat64)));
+    return zero;
   };
-  branch(output.visible_logits, output.visible_index);
-  branch(output.infrared_logits, output.infrared_index);
+  terms.visible_id = branch(output.visible_logits, output.visible_index);
+  terms.infrared_id = branch(output.infrared_logits, output.infrared_index);
+  terms.modality_id = terms.visible_id + terms.infrared_id;
   terms.total = options.modality_id_weight * terms.modality_id + terms.id + terms.triplet +
                 options.centre_weight * terms.centre;
   return terms;

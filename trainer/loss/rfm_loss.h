@@ -31,6 +31,8 @@ struct RfmLossTerms {
   torch::Tensor triplet;      // sum_k L_tri^k
   torch::Tensor centre;       // sum_k L_c^k (before lambda)
   torch::Tensor modality_id;  // L_id^v + L_id^n
+  torch::Tensor visible_id;   // L_id^v (0 without MAM)
+  torch::Tensor infrared_id;  // L_id^n (0 without MAM)
 };
 
 RfmLossTerms rfm_loss(const model::RfmOutput& output, const torch::Tensor& labels, const torch::Tensor& modality,

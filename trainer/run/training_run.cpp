@@ -47,6 +47,30 @@ engine::TrainingState capture_state(engine::Trainer& trainer, const std::string&
   return state;
 }
 
+metrics::StepSample step_sample(const engine::StepStats& stats, int64_t steps_done, double epoch) {
+  metrics::StepSample m;
+  m.steps_done = steps_done;
+  m.epoch = epoch;
+  m.lr = stats.lr;
+  m.images = stats.images;
+  m.seconds = stats.seconds;
+  m.data_seconds = stats.data_seconds;
+  m.forward_seconds = stats.forward_seconds;
+  m.backward_seconds = stats.backward_seconds;
+  m.all_reduce_seconds = stats.all_reduce_seconds;
+  m.optimizer_seconds = stats.optimizer_seconds;
+  m.total = stats.total;
+  m.id = stats.id;
+  m.triplet = stats.triplet;
+  m.centre = stats.centre;
+  m.modality_id = stats.modality_id;
+  m.visible_id = stats.visible_id;
+  m.infrared_id = stats.infrared_id;
+  m.loss_scale = stats.loss_scale;
+  m.skipped = stats.skipped;
+  return m;
+}
+
 // The first protocol's mean mAP (the config's first SYSU mode or RegDB
 // direction): what "best" means.
 double headline_map(const eval::EvaluationReport& report) {
@@ -202,8 +226,16 @@ TrainingOutcome run_training(const config::RunConfig& requested, std::ostream& l
     }
   }
 
+  auto* metrics = context.metrics;
+  if (metrics) metrics->set_total_steps(total);
+  // Every rank reports the job's checkpoint (rank 0 writes, the others wait
+  // for it): each rank's series then shows the checkpoint age.
+  auto checkpoint_written = [&](std::chrono::steady_clock::time_point since) {
+    if (metrics) metrics->record_checkpoint(std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count());
+  };
   auto save = [&](int64_t done) {
     phase(Phase::kCheckpoint, done);
+    const auto started = std::chrono::steady_clock::now();
     if (leader) {
       const auto path = checkpoints.step_path(done);
       const auto state = capture_state(trainer, sampler_state_at(done), outcome.best_map, outcome.best_step);
@@ -213,6 +245,7 @@ TrainingOutcome run_training(const config::RunConfig& requested, std::ostream& l
       outcome.last_checkpoint = path;
     }
     wait_for_all_ranks(context.transport.get(), device);
+    checkpoint_written(started);
   };
 
   auto evaluate = [&](int64_t done) {
@@ -225,6 +258,11 @@ TrainingOutcome run_training(const config::RunConfig& requested, std::ostream& l
       const auto report = eval::run_evaluation(request, log);
       trainer.model()->train();
       const double map = headline_map(report);
+      if (metrics) {
+        for (const auto& r : report.results()) {
+          metrics->record_evaluation(r.name(), 100 * r.rank1().mean(), 100 * r.map().mean(), 100 * r.minp().mean());
+        }
+      }
       log << std::fixed << std::setprecision(2) << "evaluation at step " << done << ": mAP " << 100 * map
           << (map > outcome.best_map ? " (best so far)" : "") << std::endl;
       if (map > outcome.best_map) {
@@ -246,8 +284,15 @@ TrainingOutcome run_training(const config::RunConfig& requested, std::ostream& l
     const auto wait_start = std::chrono::steady_clock::now();
     auto batch = next_batch(s);
     const double data_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - wait_start).count();
-    auto stats = trainer.step(batch, s, epoch, stop_signal_received() != 0, [&](Phase p) { phase(p, s); });
+    engine::StepStats stats;
+    try {
+      stats = trainer.step(batch, s, epoch, stop_signal_received() != 0, [&](Phase p) { phase(p, s); });
+    } catch (const engine::NonFiniteLossError&) {
+      if (metrics) metrics->record_non_finite();
+      throw;
+    }
     stats.data_seconds = data_seconds;
+    if (metrics) metrics->record_step(step_sample(stats, s + 1, epoch));
     outcome.history.push_back(stats);
     if (context.on_step) context.on_step(stats);
     const int64_t done = s + 1;
@@ -281,14 +326,16 @@ TrainingOutcome run_training(const config::RunConfig& requested, std::ostream& l
   }
   if (!outcome.stopped_by_signal) {
     outcome.final_step = total;
+    const auto started = std::chrono::steady_clock::now();
     if (leader) {
       // The final weights under a fixed name: what `rfm evaluate` reads.
       const auto state = capture_state(trainer, sampler_state_at(total), outcome.best_map, outcome.best_step);
       engine::save_model_checkpoint(checkpoints.last_path(), trainer.model(), config, total,
                                     static_cast<double>(total) / static_cast<double>(per_epoch), &state);
-      log << "checkpoint " << checkpoints.last_path() << "\n";
+      log << "checkpoint " << checkpoints.last_path() << std::endl;
     }
     wait_for_all_ranks(context.transport.get(), device);
+    checkpoint_written(started);
   }
   phase(Phase::kDone, outcome.final_step);
   if (leader && !outcome.history.empty()) {
@@ -296,7 +343,7 @@ TrainingOutcome run_training(const config::RunConfig& requested, std::ostream& l
     for (const auto& h : outcome.history) seconds += h.seconds;
     log << std::fixed << std::setprecision(3) << "done: " << outcome.history.size() << " steps, mean step "
         << seconds / static_cast<double>(outcome.history.size()) << " s, peak RSS " << std::setprecision(0)
-        << engine::peak_rss_mib() << " MiB; log in " << (run_dir / "train_log.tsv").string() << "\n";
+        << engine::peak_rss_mib() << " MiB; log in " << (run_dir / "train_log.tsv").string() << std::endl;
   }
   return outcome;
 }

@@ -12,6 +12,7 @@
 #include "comm/process_placement.h"
 #include "comm/tensor_transport.h"
 #include "rfm_config.pb.h"
+#include "metrics/training_metrics.h"
 #include "trainer/engine/trainer.h"
 
 namespace rfm::run {
@@ -23,6 +24,9 @@ struct WorkerContext {
   std::function<void(engine::Phase, int64_t step)> on_phase;
   // Told each finished step's statistics (throughput for the supervisor).
   std::function<void(const engine::StepStats&)> on_step;
+  // This worker's Prometheus metrics (steps, checkpoints, evaluations, a
+  // non-finite stop); nullptr: none.
+  metrics::TrainingMetrics* metrics = nullptr;
 };
 
 struct TrainingOutcome {
