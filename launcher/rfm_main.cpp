@@ -2,6 +2,7 @@
 //   rfm train        [--config F] [--set path=value]...      one worker (alone, or under mpirun/srun)
 //   rfm launch       --np N [--mpirun-arg A]... [--config F] [--set ...]   N workers through mpirun, supervised
 //   rfm status       [--address HOST:PORT | --run-dir DIR | --config F]    a running job's ranks
+//   rfm plot         [--run-dir DIR | --config F]      PNG plots of a run's history
 //   rfm check-config [--config F] [--set path=value]...
 //   rfm ltg-preview  [--config F] [--set ...] --out grid.png [--count N] [--seed S] [image.png ...]
 //   rfm synthesize   [--config F] [--set ...]      writes the synthetic dataset
@@ -14,6 +15,8 @@
 // 5 unreadable checkpoint or feature file, 6 a rank died or hung
 // (supervisor), 75 stopped by SIGTERM/SIGUSR1 with a checkpoint written
 // (requeue).
+
+#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -38,6 +41,7 @@
 #include "comm/mpi_session.h"
 #include "comm/transport_factory.h"
 #include "trainer/run/stop_signals.h"
+#include "trainer/run/training_plots.h"
 #include "trainer/run/training_run.h"
 #include "control/status_query.h"
 #include "launcher/job_launcher.h"
@@ -59,6 +63,7 @@ const char* kUsage =
     "                 alone or as a rank under mpirun / srun --mpi=pmix\n"
     "  launch         start --np workers through mpirun with a supervisor (dead or hung ranks end the job)\n"
     "  status         each rank's step, phase and throughput, from a running job's supervisor\n"
+    "  plot           PNG plots of a run's loss terms, lr and evaluations (also while it runs)\n"
     "  check-config   validate a configuration and print the effective one\n"
     "  ltg-preview    write a PNG grid of images (JPEG, PNG or BMP) and their LTG outputs (Fig. 9)\n"
     "  synthesize     write the synthetic VIS/NIR dataset (synthetic.*) to synthetic.output or data.root\n"
@@ -82,7 +87,7 @@ const char* kUsage =
     "  --np N               launch: number of workers (MPI ranks)\n"
     "  --mpirun-arg A       launch: pass A to mpirun (repeatable), e.g. --mpirun-arg --hostfile --mpirun-arg hosts\n"
     "  --address HOST:PORT  status: the supervisor (default: <run dir>/supervisor.address)\n"
-    "  --run-dir DIR        status: the job's run directory (default train.run_dir of --config)\n";
+    "  --run-dir DIR        status, plot: the job's run directory (default train.run_dir of --config)\n";
 
 struct Arguments {
   std::string command;
@@ -307,6 +312,7 @@ int train(const rfm::config::RunConfig& config) {
     } linger{metrics.get()};
     rfm::run::WorkerContext context;
     context.metrics = metrics ? &metrics->metrics() : nullptr;
+    context.terminal = placement.rank == 0 && ::isatty(STDOUT_FILENO) != 0;
     context.placement = placement;
     context.transport = rfm::comm::open_transport(backend_of(config), torch::Device(config.train().device()), session);
     context.on_phase = [&](rfm::engine::Phase p, int64_t step) { supervision.update(step, rfm::engine::phase_name(p)); };
@@ -362,7 +368,7 @@ int main(int argc, char** argv) {
       std::cout << kUsage;
       return 0;
     }
-    const std::vector<std::string> commands = {"train", "launch", "status", "check-config", "ltg-preview", "synthesize", "validate", "pack",
+    const std::vector<std::string> commands = {"train", "launch", "status", "plot", "check-config", "ltg-preview", "synthesize", "validate", "pack",
                                                "evaluate", "evaluate-features"};
     if (std::find(commands.begin(), commands.end(), args.command) == commands.end()) {
       throw UsageError("unknown command '" + args.command + "'");
@@ -370,6 +376,13 @@ int main(int argc, char** argv) {
     if (args.command == "evaluate") return evaluate(args);
     if (args.command == "launch") return launch(args);
     if (args.command == "status") return status(args);
+    if (args.command == "plot") {
+      const std::string run_dir = !args.run_dir.empty()
+                                      ? args.run_dir
+                                      : rfm::config::load_run_config(args.config, args.overrides).train().run_dir();
+      for (const auto& png : rfm::run::write_training_plots(run_dir)) std::cout << png << "\n";
+      return 0;
+    }
     if (args.command == "evaluate-features") return evaluate_features(args);
     const auto config = rfm::config::load_run_config(args.config, args.overrides);
     if (args.command == "check-config") {

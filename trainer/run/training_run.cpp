@@ -3,9 +3,11 @@
 #include <ATen/Context.h>
 
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <iomanip>
+#include <sstream>
 
 #include "evaluation/evaluation_job.h"
 #include "loader/training_data.h"
@@ -15,6 +17,8 @@
 #include "trainer/engine/random_identity_batches.h"
 #include "trainer/model/memory_format.h"
 #include "trainer/run/checkpoint_directory.h"
+#include "trainer/run/console_progress.h"
+#include "trainer/run/training_plots.h"
 #include "trainer/run/stop_signals.h"
 
 namespace rfm::run {
@@ -69,6 +73,35 @@ metrics::StepSample step_sample(const engine::StepStats& stats, int64_t steps_do
   m.loss_scale = stats.loss_scale;
   m.skipped = stats.skipped;
   return m;
+}
+
+// A JSON number, or null for NaN and infinities (an FP16 step that
+// overflowed), which JSON cannot write.
+std::string json_number(double v) {
+  if (!std::isfinite(v)) return "null";
+  std::ostringstream out;
+  out << std::setprecision(9) << v;
+  return out.str();
+}
+
+// One line of logs/rank-R.jsonl.
+std::string step_json(const engine::StepStats& s, int64_t done, double epoch) {
+  const double now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  std::ostringstream j;
+  j << "{\"step\": " << done << ", \"epoch\": " << json_number(epoch) << ", \"lr\": " << json_number(s.lr)
+    << ", \"loss\": {\"total\": " << json_number(s.total) << ", \"id\": " << json_number(s.id)
+    << ", \"triplet\": " << json_number(s.triplet) << ", \"centre\": " << json_number(s.centre)
+    << ", \"modality_id\": " << json_number(s.modality_id) << ", \"visible_id\": " << json_number(s.visible_id)
+    << ", \"infrared_id\": " << json_number(s.infrared_id) << "}, \"images\": " << s.images
+    << ", \"seconds\": " << json_number(s.seconds) << ", \"data_seconds\": " << json_number(s.data_seconds)
+    << ", \"forward_seconds\": " << json_number(s.forward_seconds)
+    << ", \"backward_seconds\": " << json_number(s.backward_seconds)
+    << ", \"all_reduce_seconds\": " << json_number(s.all_reduce_seconds)
+    << ", \"optimizer_seconds\": " << json_number(s.optimizer_seconds)
+    << ", \"grad_norm\": " << json_number(s.grad_norm) << ", \"loss_scale\": " << json_number(s.loss_scale)
+    << ", \"skipped\": " << (s.skipped ? "true" : "false") << ", \"unix_time\": " << std::fixed
+    << std::setprecision(3) << now << "}";
+  return j.str();
 }
 
 // The first protocol's mean mAP (the config's first SYSU mode or RegDB
@@ -226,6 +259,11 @@ TrainingOutcome run_training(const config::RunConfig& requested, std::ostream& l
     }
   }
 
+  // Every rank's steps as JSON lines (rank 0's also in train_log.tsv).
+  fs::create_directories(run_dir / "logs");
+  std::ofstream jsonl(run_dir / "logs" / ("rank-" + std::to_string(rank) + ".jsonl"), std::ios::app);
+  ConsoleProgress progress(log, context.terminal && leader, outcome.first_step, total,
+                           config.metrics().log_every_steps());
   auto* metrics = context.metrics;
   if (metrics) metrics->set_total_steps(total);
   // Every rank reports the job's checkpoint (rank 0 writes, the others wait
@@ -234,6 +272,7 @@ TrainingOutcome run_training(const config::RunConfig& requested, std::ostream& l
     if (metrics) metrics->record_checkpoint(std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count());
   };
   auto save = [&](int64_t done) {
+    progress.interrupt();
     phase(Phase::kCheckpoint, done);
     const auto started = std::chrono::steady_clock::now();
     if (leader) {
@@ -258,8 +297,13 @@ TrainingOutcome run_training(const config::RunConfig& requested, std::ostream& l
       const auto report = eval::run_evaluation(request, log);
       trainer.model()->train();
       const double map = headline_map(report);
-      if (metrics) {
-        for (const auto& r : report.results()) {
+      const bool new_log = !fs::exists(run_dir / "eval_log.tsv");
+      std::ofstream eval_log(run_dir / "eval_log.tsv", std::ios::app);
+      if (new_log) eval_log << "step\tprotocol\trank1\tmap\tminp\n";
+      for (const auto& r : report.results()) {
+        eval_log << done << '\t' << r.name() << '\t' << 100 * r.rank1().mean() << '\t' << 100 * r.map().mean() << '\t'
+                 << 100 * r.minp().mean() << '\n';
+        if (metrics) {
           metrics->record_evaluation(r.name(), 100 * r.rank1().mean(), 100 * r.map().mean(), 100 * r.minp().mean());
         }
       }
@@ -301,15 +345,10 @@ TrainingOutcome run_training(const config::RunConfig& requested, std::ostream& l
           << stats.triplet << '\t' << stats.centre << '\t' << stats.modality_id << '\t' << stats.seconds << '\t'
           << stats.ltg_rectangles << '\t' << stats.data_seconds << '\t' << stats.grad_norm << '\t'
           << stats.loss_scale << '\t' << (stats.skipped ? 1 : 0) << '\n';
-      if (s % config.metrics().log_every_steps() == 0 || done == total) {
-        log << std::fixed << std::setprecision(4) << "step " << done << "/" << total << " epoch " << epoch << " lr "
-            << stats.lr << " loss " << stats.total << " (id " << stats.id << ", triplet " << stats.triplet
-            << ", centre " << stats.centre << ", modality id " << stats.modality_id << ") " << std::setprecision(2)
-            << stats.images * world / stats.seconds << " img/s, data wait " << std::setprecision(3) << data_seconds
-            << " s" << std::endl;
-        tsv.flush();
-      }
+      if (s % config.metrics().log_every_steps() == 0 || done == total) tsv.flush();
     }
+    if (leader) progress.step(stats, done, epoch, world);
+    jsonl << step_json(stats, done, epoch) << std::endl;
     const bool epoch_end = done % per_epoch == 0;
     const int64_t epochs_done = done / per_epoch;
     const bool evaluate_now = epoch_end && eval_every > 0 && epochs_done % eval_every == 0;
@@ -319,6 +358,7 @@ TrainingOutcome run_training(const config::RunConfig& requested, std::ostream& l
     if (evaluate_now) evaluate(done);
     outcome.final_step = done;
     if (stats.stop_requested) {
+      progress.interrupt();
       outcome.stopped_by_signal = true;
       if (leader) log << "stop requested (SIGTERM/SIGUSR1): checkpoint " << outcome.last_checkpoint << " written at step " << done << std::endl;
       break;
@@ -338,6 +378,14 @@ TrainingOutcome run_training(const config::RunConfig& requested, std::ostream& l
     checkpoint_written(started);
   }
   phase(Phase::kDone, outcome.final_step);
+  progress.interrupt();
+  if (leader) {
+    try {
+      for (const auto& png : write_training_plots(run_dir.string())) log << "plot " << png << "\n";
+    } catch (const std::exception& e) {
+      log << "warning: no training plots: " << e.what() << "\n";  // the run itself succeeded
+    }
+  }
   if (leader && !outcome.history.empty()) {
     double seconds = 0;
     for (const auto& h : outcome.history) seconds += h.seconds;

@@ -27,6 +27,9 @@ struct WorkerContext {
   // This worker's Prometheus metrics (steps, checkpoints, evaluations, a
   // non-finite stop); nullptr: none.
   metrics::TrainingMetrics* metrics = nullptr;
+  // Rank 0's `log` is a terminal: draw a progress bar instead of a line
+  // every metrics.log_every_steps steps.
+  bool terminal = false;
 };
 
 struct TrainingOutcome {
