@@ -78,6 +78,16 @@ plot::Series series_of(const Table& t, const std::string& x, const std::string& 
   return s;
 }
 
+// Every plot of a run: over steps, integer ticks.
+plot::LineChartOptions over_steps(const std::string& title, const std::string& y_label) {
+  plot::LineChartOptions o;
+  o.title = title;
+  o.x_label = "step";
+  o.y_label = y_label;
+  o.integer_x_ticks = true;
+  return o;
+}
+
 }  // namespace
 
 std::vector<std::string> write_training_plots(const std::string& run_dir) {
@@ -91,22 +101,13 @@ std::vector<std::string> write_training_plots(const std::string& run_dir) {
   for (const char* term : {"loss", "id", "triplet", "centre", "modality_id"}) {
     losses.push_back(series_of(steps, "step", term, term == std::string("loss") ? "total" : term, train_log));
   }
-  plot::LineChartOptions loss_options;
-  loss_options.title = "Loss terms (global batch)";
-  loss_options.x_label = "step";
-  loss_options.y_label = "loss";
-  loss_options.integer_x_ticks = true;
   const auto loss_png = (dir / "plots" / "loss.png").string();
-  plot::draw_line_chart(losses, loss_options).write_png(loss_png);
+  plot::draw_line_chart(losses, over_steps("Loss terms (global batch)", "loss")).write_png(loss_png);
   written.push_back(loss_png);
 
-  plot::LineChartOptions lr_options;
-  lr_options.title = "Learning rate";
-  lr_options.x_label = "step";
-  lr_options.y_label = "lr";
-  lr_options.integer_x_ticks = true;
   const auto lr_png = (dir / "plots" / "lr.png").string();
-  plot::draw_line_chart({series_of(steps, "step", "lr", "lr", train_log)}, lr_options).write_png(lr_png);
+  plot::draw_line_chart({series_of(steps, "step", "lr", "lr", train_log)}, over_steps("Learning rate", "lr"))
+      .write_png(lr_png);
   written.push_back(lr_png);
 
   const auto eval_log = dir / "eval_log.tsv";
@@ -127,13 +128,8 @@ std::vector<std::string> write_training_plots(const std::string& run_dir) {
       }
     }
     if (!curves.empty()) {
-      plot::LineChartOptions eval_options;
-      eval_options.title = "Evaluation during training";
-      eval_options.x_label = "step";
-      eval_options.y_label = "%";
-      eval_options.integer_x_ticks = true;
       const auto eval_png = (dir / "plots" / "evaluation.png").string();
-      plot::draw_line_chart(curves, eval_options).write_png(eval_png);
+      plot::draw_line_chart(curves, over_steps("Evaluation during training", "%")).write_png(eval_png);
       written.push_back(eval_png);
     }
   }
