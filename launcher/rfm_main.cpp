@@ -9,6 +9,7 @@
 //   rfm validate     [--config F] [--set ...]      checks data.source's dataset
 //   rfm pack         [--config F] [--set ...]      writes data.pack
 //   rfm evaluate     [--config F] [--set ...] [--checkpoint P]... [--out DIR] [--export-features DIR]
+//   rfm grid         expand|pending|collect --grid G.pbtxt   hyperparameter grids (slurm/submit-grid)
 //   rfm evaluate-features --features DIR... [--dataset sysu-mm01|regdb] [--config F] [--set ...] --out DIR
 // Exit codes: 0 success, 1 runtime failure, 2 bad command line or
 // configuration, 3 non-finite loss or gradient, 4 bad dataset or pack,
@@ -44,6 +45,7 @@
 #include "trainer/run/training_plots.h"
 #include "trainer/run/training_run.h"
 #include "control/status_query.h"
+#include "launcher/grid_command.h"
 #include "launcher/job_launcher.h"
 #include "launcher/worker_metrics.h"
 #include "launcher/worker_supervision.h"
@@ -70,6 +72,8 @@ const char* kUsage =
     "  validate       check data.source's dataset: layout, split files, every image decoded\n"
     "  pack           decode and resize the dataset once into data.pack\n"
     "  evaluate       SYSU-MM01 / RegDB protocol on data.source's test set: checkpoint(s) or the untrained model\n"
+    "  grid           expand|pending|collect --grid G.pbtxt: a hyperparameter grid's point configs, the\n"
+    "                 array indices still to run (slurm/submit-grid), its results as CSV, Markdown, PNG\n"
     "  evaluate-features  the same protocols on exported or foreign features (.npy + labels), no model\n"
     "options:\n"
     "  --config FILE        protobuf text-format run configuration (configs/*.pbtxt)\n"
@@ -87,6 +91,7 @@ const char* kUsage =
     "  --np N               launch: number of workers (MPI ranks)\n"
     "  --mpirun-arg A       launch: pass A to mpirun (repeatable), e.g. --mpirun-arg --hostfile --mpirun-arg hosts\n"
     "  --address HOST:PORT  status: the supervisor (default: <run dir>/supervisor.address)\n"
+    "  --grid FILE          grid: the grid file (proto/grid.proto's GridSpec in text format)\n"
     "  --run-dir DIR        status, plot: the job's run directory (default train.run_dir of --config)\n";
 
 struct Arguments {
@@ -102,6 +107,7 @@ struct Arguments {
   int processes = 0;
   std::vector<std::string> mpirun_args;
   std::string address, run_dir;
+  std::string grid;
 };
 
 struct UsageError : std::runtime_error {
@@ -133,6 +139,7 @@ Arguments parse(int argc, char** argv) {
       else if (arg == "--mpirun-arg") a.mpirun_args.push_back(value());
       else if (arg == "--address") a.address = value();
       else if (arg == "--run-dir") a.run_dir = value();
+      else if (arg == "--grid") a.grid = value();
       else if (arg.rfind("--", 0) == 0) throw UsageError("unknown option " + arg);
       else a.inputs.push_back(arg);
     } catch (const std::logic_error&) {
@@ -369,13 +376,22 @@ int main(int argc, char** argv) {
       return 0;
     }
     const std::vector<std::string> commands = {"train", "launch", "status", "plot", "check-config", "ltg-preview", "synthesize", "validate", "pack",
-                                               "evaluate", "evaluate-features"};
+                                               "evaluate", "evaluate-features", "grid"};
     if (std::find(commands.begin(), commands.end(), args.command) == commands.end()) {
       throw UsageError("unknown command '" + args.command + "'");
     }
     if (args.command == "evaluate") return evaluate(args);
     if (args.command == "launch") return launch(args);
     if (args.command == "status") return status(args);
+    if (args.command == "grid") {
+      if (args.inputs.size() != 1) throw UsageError("grid needs one action: expand, pending or collect");
+      if (args.grid.empty()) throw UsageError("grid needs --grid FILE");
+      try {
+        return rfm::launch::run_grid_command(args.inputs.front(), args.grid, std::cout, std::cerr);
+      } catch (const std::invalid_argument& e) {
+        throw UsageError(e.what());
+      }
+    }
     if (args.command == "plot") {
       const std::string run_dir = !args.run_dir.empty()
                                       ? args.run_dir

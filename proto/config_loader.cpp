@@ -78,17 +78,21 @@ std::vector<std::string> split_list(const std::string& value) {
 
 }  // namespace
 
-RunConfig parse_config_text(const std::string& text, const std::string& source) {
-  RunConfig config;
+void parse_text_format(const std::string& text, const std::string& source, google::protobuf::Message* message) {
   pb::TextFormat::Parser parser;
   FirstErrorCollector errors;
   parser.RecordErrorsTo(&errors);
-  if (!parser.ParseFromString(text, &config)) {
+  if (!parser.ParseFromString(text, message)) {
     std::ostringstream msg;
     msg << source << ":" << errors.line() << ":" << errors.column() << ": "
         << (errors.has_error() ? errors.message() : "malformed text format");
     throw ConfigError(msg.str());
   }
+}
+
+RunConfig parse_config_text(const std::string& text, const std::string& source) {
+  RunConfig config;
+  parse_text_format(text, source, &config);
   return config;
 }
 

@@ -16,6 +16,10 @@ class ConfigError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// Parses any message's text format into `message`; `source` names the text
+// in errors ("file:line:col: ...").  Throws ConfigError.
+void parse_text_format(const std::string& text, const std::string& source, google::protobuf::Message* message);
+
 // Parses text format; `source` names the text in errors ("file:line:col: ...").
 RunConfig parse_config_text(const std::string& text, const std::string& source);
 

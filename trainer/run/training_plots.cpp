@@ -7,63 +7,14 @@
 #include <stdexcept>
 
 #include "plot/line_chart.h"
+#include "plot/tsv_table.h"
 
 namespace rfm::run {
 namespace {
 
 namespace fs = std::filesystem;
 
-// A tab-separated file with a header row: column name -> values.
-struct Table {
-  std::vector<std::string> header;
-  std::vector<std::vector<std::string>> rows;
-  int column(const std::string& name) const {
-    for (size_t i = 0; i < header.size(); ++i) {
-      if (header[i] == name) return static_cast<int>(i);
-    }
-    return -1;
-  }
-};
-
-std::vector<std::string> split_tabs(const std::string& line) {
-  std::vector<std::string> out;
-  std::string cell;
-  std::istringstream in(line);
-  while (std::getline(in, cell, '\t')) out.push_back(cell);
-  return out;
-}
-
-Table read_table(const fs::path& path) {
-  std::ifstream in(path);
-  if (!in) throw std::runtime_error(path.string() + ": cannot open");
-  Table t;
-  std::string line;
-  if (!std::getline(in, line)) throw std::runtime_error(path.string() + ": empty (no header)");
-  t.header = split_tabs(line);
-  int number = 1;
-  while (std::getline(in, line)) {
-    ++number;
-    if (line.empty()) continue;
-    auto cells = split_tabs(line);
-    // A run killed mid-write leaves a short last line: plot what is whole.
-    if (cells.size() != t.header.size()) {
-      if (in.peek() == EOF) break;
-      throw std::runtime_error(path.string() + ":" + std::to_string(number) + ": " + std::to_string(cells.size()) +
-                               " columns, the header has " + std::to_string(t.header.size()));
-    }
-    t.rows.push_back(std::move(cells));
-  }
-  return t;
-}
-
-double number_at(const Table& t, size_t row, int column, const fs::path& path) {
-  try {
-    return std::stod(t.rows[row][static_cast<size_t>(column)]);
-  } catch (const std::exception&) {
-    throw std::runtime_error(path.string() + ": row " + std::to_string(row + 2) + ", column " +
-                             t.header[static_cast<size_t>(column)] + ": not a number");
-  }
-}
+using Table = plot::TsvTable;
 
 plot::Series series_of(const Table& t, const std::string& x, const std::string& y, const std::string& label,
                        const fs::path& path) {
@@ -72,8 +23,8 @@ plot::Series series_of(const Table& t, const std::string& x, const std::string& 
   plot::Series s;
   s.label = label;
   for (size_t r = 0; r < t.rows.size(); ++r) {
-    s.x.push_back(number_at(t, r, cx, path));
-    s.y.push_back(number_at(t, r, cy, path));
+    s.x.push_back(t.number(r, cx));
+    s.y.push_back(t.number(r, cy));
   }
   return s;
 }
@@ -93,7 +44,7 @@ plot::LineChartOptions over_steps(const std::string& title, const std::string& y
 std::vector<std::string> write_training_plots(const std::string& run_dir) {
   const fs::path dir(run_dir);
   const auto train_log = dir / "train_log.tsv";
-  const Table steps = read_table(train_log);
+  const Table steps = plot::read_tsv_table(train_log.string());
   fs::create_directories(dir / "plots");
   std::vector<std::string> written;
 
@@ -112,13 +63,14 @@ std::vector<std::string> write_training_plots(const std::string& run_dir) {
 
   const auto eval_log = dir / "eval_log.tsv";
   if (fs::exists(eval_log)) {
-    const Table evals = read_table(eval_log);
+    const Table evals = plot::read_tsv_table(eval_log.string());
     const int protocol = evals.column("protocol");
     if (protocol < 0) throw std::runtime_error(eval_log.string() + ": no column protocol");
     std::map<std::string, Table> by_protocol;
     for (const auto& row : evals.rows) {
       auto& t = by_protocol[row[static_cast<size_t>(protocol)]];
       t.header = evals.header;
+      t.path = evals.path;
       t.rows.push_back(row);
     }
     std::vector<plot::Series> curves;

@@ -122,10 +122,13 @@ TrainingOutcome run_training(const config::RunConfig& requested, std::ostream& l
   };
 
   config::RunConfig config = requested;
-  // One GPU per worker: "cuda" means the GPU of this worker's local rank.
+  // One GPU per worker: "cuda" means the GPU of this worker's local rank
+  // among those it sees (srun --gpus-per-task=1 shows each task only its
+  // own, as device 0).
   torch::Device device(config.train().device());
   if (device.is_cuda() && !device.has_index()) {
-    device = torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(placement.local_rank));
+    const int visible = std::max<int>(1, static_cast<int>(torch::cuda::device_count()));
+    device = torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(placement.local_rank % visible));
     config.mutable_train()->set_device(device.str());
   }
   const int threads = engine::configure_threads(config.train().threads(), placement.local_world_size);
