@@ -24,6 +24,12 @@ check() {  # check NAME EXPECTED_RC PATTERN -- command...
 }
 
 check "unknown command" 2 "unknown command 'fly'" -- "$rfm" fly
+check "grid needs an action" 2 "grid needs one action" -- "$rfm" grid --grid x.pbtxt
+check "grid unknown action" 2 "unknown action 'run'" -- "$rfm" grid run --grid "$src/configs/grids/demo_center_weight.pbtxt"
+check "grid file missing" 2 "nope.pbtxt: cannot open the grid file" -- "$rfm" grid expand --grid "$work/nope.pbtxt"
+check "grid point invalid" 2 "g.pbtxt: point epochs-0: .*train.epochs" -- bash -c \
+  "printf 'name: \"g\" base_config: \"$src/configs/demo_cpu.pbtxt\" axis { field: \"train.epochs\" values: [\"0\"] }' >'$work/g.pbtxt' && '$rfm' grid expand --grid '$work/g.pbtxt'"
+check "rfm-step outside Slurm" 2 "rfm-step: not inside a Slurm job" -- env -u SLURM_JOB_ID "$src/slurm/rfm-step" --config x
 check "missing config file" 2 "^/nope.pbtxt: cannot open the configuration file$" -- "$rfm" train --config /nope.pbtxt
 printf 'model {\n  depth: 50\n  colour: 1\n}\n' >"$work/bad.pbtxt"
 check "unknown field" 2 "bad.pbtxt:3:[0-9]+: .*colour" -- "$rfm" check-config --config "$work/bad.pbtxt"
