@@ -14,6 +14,9 @@
 #      shell receives SIGUSR1 (as --signal=B:USR1@300 sends it before the time
 #      limit); the ranks checkpoint, exit 75, the job requeues itself,
 #      resumes from that checkpoint and completes: every step ran once.
+#   3. The same run preempted by Slurm's scheduler (partition priority,
+#      PreemptMode=REQUEUE): SIGTERM, checkpoint within GraceTime, requeue,
+#      resume after the urgent job, every step once.
 set -uo pipefail
 rfm=$(realpath "$1")
 src=$(realpath "$2")
@@ -86,7 +89,12 @@ MinJobAge=600
 KillWait=20
 GresTypes=gpu
 NodeName=$node NodeAddr=127.0.0.1 CPUs=$(nproc) RealMemory=8000 Gres=gpu:4 State=UNKNOWN
-PartitionName=debug Nodes=$node Default=YES MaxTime=60 State=UP
+# Preemption by partition priority: a job in "urgent" requeues what it needs
+# of "debug", after GraceTime (SIGTERM first).
+PreemptType=preempt/partition_prio
+PreemptMode=REQUEUE
+PartitionName=debug Nodes=$node Default=YES MaxTime=60 State=UP PriorityTier=1 GraceTime=60
+PartitionName=urgent Nodes=$node MaxTime=60 State=UP PriorityTier=2 PreemptMode=OFF
 EOF
 printf 'Name=gpu File=%s\n' /dev/null /dev/zero /dev/full /dev/urandom >"$work/gres.conf"
 slurmctld -i || { fail "slurmctld did not start"; exit 1; }
@@ -170,35 +178,65 @@ array2=$(sed -n 's/.*submitted job array \([0-9]*\) (points 1%2).*/\1/p' <<<"$ou
 grep -q "^1,lr-0.01,0.01,FINISHED,0,.*,${array}_0," "$csv" || fail "the finished point kept its first run: $(sed -n 2p "$csv")"
 grep -q "^2,lr-1e6,1e6,FAILED,3,.*,${array2}_1," "$csv" || fail "the failed point ran again: $(sed -n 3p "$csv")"
 
-# 2. Preemption: checkpoint, exit 75, requeue, resume.
+# 2 and 3: a 2-rank run stopped mid-way: checkpoint, exit 75, requeue, resume.
 steps=30
-job=$(sbatch --parsable --ntasks=2 --ntasks-per-node=2 --cpus-per-task=1 --gpus-per-node=2 --time=10 \
-  --output="$work/train-%j.out" "$src/slurm/rfm-train.sbatch" --config base.pbtxt --set train.epochs=6 \
-  --set train.eval_every_epochs=0 --set checkpoint.every_epochs=0 --set train.run_dir=runs/preempt)
-[[ -n $job ]] || { fail "sbatch rfm-train.sbatch"; exit 1; }
-log=runs/preempt/train_log.tsv
-for _ in $(seq 1 240); do
-  [[ -f $log && $(wc -l <"$log") -ge 5 ]] && break
-  sleep 0.5
-done
-[[ -f $log && $(wc -l <"$log") -ge 5 ]] || fail "job $job did not start training: $(tail -3 "train-$job.out" 2>&1)"
-scancel --signal=USR1 --batch "$job" || fail "scancel --signal=USR1 --batch $job"
-wait_job "$job" 240
-echo "--- train-$job.out"; cat "train-$job.out"
-info=$(scontrol show job "$job")
-[[ $info == *"JobState=COMPLETED"* ]] || fail "job $job did not complete: $(grep -o 'JobState=[A-Z_]*' <<<"$info")"
-[[ $info == *"Restarts=1"* ]] || fail "job $job should have been requeued once: $(grep -o 'Restarts=[0-9]*' <<<"$info")"
-grep -q "srun --mpi=pmix --ntasks=2" "train-$job.out" || fail "the ranks ran under srun --mpi=pmix"
-grep -q "rfm-step: SIGUSR1: asking the ranks to checkpoint" "train-$job.out" || fail "the signal reached rfm-step"
-grep -q "checkpoint written; requeueing job $job" "train-$job.out" || fail "exit 75 became a requeue"
-stopped=$(sed -n 's/.*stop requested .*written at step \([0-9]*\).*/\1/p' "train-$job.out" | head -1)
-resumed=$(sed -n 's/^resumed from .* at step \([0-9]*\)$/\1/p' "train-$job.out" | head -1)
-[[ -n $stopped && $stopped -ge 4 && $stopped -lt $steps ]] || fail "a stop checkpoint mid-run (step '$stopped')"
-[[ -n $resumed && $resumed == "$stopped" ]] || fail "resumed at step '$resumed', the stop checkpoint is at '$stopped'"
-cut -f1 "$log" | tail -n +2 >steps.txt
-seq 0 $((steps - 1)) >expected.txt
-cmp -s steps.txt expected.txt || fail "train_log.tsv should hold steps 0..$((steps - 1)) once each: $(tr '\n' ' ' <steps.txt)"
-[[ -s runs/preempt/checkpoints/last.pt ]] || fail "no final checkpoint"
+# Submits the run into runs/$1 and waits until it has trained 4 steps; prints the job id.
+start_run() {
+  local job log=runs/$1/train_log.tsv
+  job=$(sbatch --parsable --ntasks=2 --ntasks-per-node=2 --cpus-per-task=1 --gpus-per-node=2 --time=10 \
+    --output="$work/train-%j.out" "$src/slurm/rfm-train.sbatch" --config base.pbtxt --set train.epochs=6 \
+    --set train.eval_every_epochs=0 --set checkpoint.every_epochs=0 --set train.run_dir="runs/$1")
+  [[ -n $job ]] || { fail "sbatch rfm-train.sbatch"; return 1; }
+  for _ in $(seq 1 240); do
+    [[ -f $log && $(wc -l <"$log") -ge 5 ]] && break
+    sleep 0.5
+  done
+  [[ -f $log && $(wc -l <"$log") -ge 5 ]] || fail "job $job did not start training: $(tail -3 "train-$job.out" 2>&1)"
+  echo "$job"
+}
+# After job $1 (run directory runs/$2) was told to stop (by signal $3 to
+# the batch shell, when given): it wrote a checkpoint, requeued, resumed
+# there and completed, every step once.
+check_requeued_run() {
+  local job=$1 run=runs/$2 signal=$3 info stopped resumed
+  wait_job "$job" 240
+  echo "--- train-$job.out"; cat "train-$job.out"
+  info=$(scontrol show job "$job")
+  [[ $info == *"JobState=COMPLETED"* ]] || fail "job $job did not complete: $(grep -o 'JobState=[A-Z_]*' <<<"$info")"
+  [[ $info == *"Restarts=1"* ]] || fail "job $job should have been requeued once: $(grep -o 'Restarts=[0-9]*' <<<"$info")"
+  grep -q "srun --mpi=pmix --ntasks=2" "train-$job.out" || fail "the ranks ran under srun --mpi=pmix"
+  if [[ -n $signal ]]; then
+    grep -q "rfm-step: $signal: asking the ranks to checkpoint" "train-$job.out" || fail "$signal reached rfm-step"
+  fi
+  grep -q "checkpoint written; requeueing job $job" "train-$job.out" || fail "exit 75 became a requeue"
+  stopped=$(sed -n 's/.*stop requested .*written at step \([0-9]*\).*/\1/p' "train-$job.out" | head -1)
+  resumed=$(sed -n 's/^resumed from .* at step \([0-9]*\)$/\1/p' "train-$job.out" | head -1)
+  [[ -n $stopped && $stopped -ge 4 && $stopped -lt $steps ]] || fail "a stop checkpoint mid-run (step '$stopped')"
+  [[ -n $resumed && $resumed == "$stopped" ]] || fail "resumed at step '$resumed', the stop checkpoint is at '$stopped'"
+  cut -f1 "$run/train_log.tsv" | tail -n +2 >steps.txt
+  seq 0 $((steps - 1)) >expected.txt
+  cmp -s steps.txt expected.txt || fail "$run/train_log.tsv should hold steps 0..$((steps - 1)) once each: $(tr '\n' ' ' <steps.txt)"
+  [[ -s $run/checkpoints/last.pt ]] || fail "$run: no final checkpoint"
+}
+
+# 2. The time-limit warning: the batch shell gets SIGUSR1, as
+# --signal=B:USR1@300 sends it.
+job=$(start_run signalled)
+if [[ -n $job ]]; then
+  scancel --signal=USR1 --batch "$job" || fail "scancel --signal=USR1 --batch $job"
+  check_requeued_run "$job" signalled SIGUSR1
+fi
+
+# 3. Preemption decided by Slurm: a job in the higher-priority partition
+# needs the node's CPUs.  Slurm sends SIGTERM to the ranks themselves (not
+# to the batch shell) and gives them GraceTime to checkpoint.
+job=$(start_run preempted)
+if [[ -n $job ]]; then
+  urgent=$(sbatch --parsable --partition=urgent --ntasks=2 --cpus-per-task=1 --output="$work/urgent-%j.out" \
+    --wrap "echo urgent ran")
+  check_requeued_run "$job" preempted ""
+  grep -q "urgent ran" "urgent-$urgent.out" 2>/dev/null || fail "the urgent job did not run"
+fi
 
 if ((failures)); then
   echo "$failures check(s) failed"
