@@ -21,7 +21,9 @@ struct EndpointOptions {
   // A request that has not arrived whole within this time is dropped
   // (a client that trickles bytes holds a server thread until then).
   int request_timeout_ms = 5000;
-  int threads = 4;
+  // Idle threads cost little: enough that a few stalled clients never
+  // leave a scrape waiting for the request timeout.
+  int threads = 8;
 };
 
 class MetricsEndpointError : public std::runtime_error {
