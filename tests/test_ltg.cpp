@@ -49,6 +49,54 @@ TEST(Ltg, BatchedEqualsReferenceBitForBit) {
   EXPECT_LT(touched, 24);
 }
 
+// The CPU path (per image, checking t_min inside the rectangle) and the
+// tensor path (the CUDA rounds) against the reference, with several intra-op
+// threads splitting the batch, on several option sets: the default Beta, a
+// constant factor that ends after many rectangles, and the rectangle guard.
+TEST(Ltg, CpuAndTensorPathsEqualReferenceBitForBit) {
+  const int threads_before = torch::get_num_threads();
+  torch::set_num_threads(2);
+  std::vector<LtgOptions> option_sets(3);
+  option_sets[0].probability = 0.8;
+  option_sets[1].probability = 1.0;
+  option_sets[1].factor = FactorDistribution::kConstant;
+  option_sets[1].constant = 0.7;
+  option_sets[2].probability = 1.0;
+  option_sets[2].t_min = 1e-30;
+  option_sets[2].max_rectangles = 7;
+  for (size_t k = 0; k < option_sets.size(); ++k) {
+    const auto& options = option_sets[k];
+    const auto images = random_images(13, 40, 20, 20 + k);
+    const auto seeds = seeds_for(13, 30 + k);
+    const auto cpu = ltg_batched_cpu(images, options, seeds);
+    const auto tensor = ltg_batched_tensor(images, options, seeds);
+    int rectangles = 0;
+    for (int64_t b = 0; b < 13; ++b) {
+      const auto ref = ltg_reference(images[b], options, seeds[b]);
+      ASSERT_EQ(static_cast<int>(ref.rectangles.size()), cpu.rectangles_used[b]) << k << "/" << b;
+      ASSERT_EQ(static_cast<int>(ref.rectangles.size()), tensor.rectangles_used[b]) << k << "/" << b;
+      ASSERT_EQ(cpu.plans[b].rectangles.size(), ref.rectangles.size());
+      for (size_t j = 0; j < ref.rectangles.size(); ++j) {
+        EXPECT_EQ(cpu.plans[b].rectangles[j].x, ref.rectangles[j].rect.x);
+        EXPECT_EQ(cpu.plans[b].rectangles[j].height, ref.rectangles[j].rect.height);
+      }
+      EXPECT_TRUE(torch::equal(ref.image, cpu.images[b])) << "cpu path, options " << k << ", image " << b;
+      EXPECT_TRUE(torch::equal(ref.image, tensor.images[b])) << "tensor path, options " << k << ", image " << b;
+      rectangles += static_cast<int>(ref.rectangles.size());
+    }
+    EXPECT_GT(rectangles, 13) << k;
+    if (k == 2) {
+      EXPECT_EQ(rectangles, 13 * 7);
+    }
+  }
+  // The input is left as it was (both paths work on a copy).
+  const auto images = random_images(2, 16, 8, 9);
+  const auto copy = images.clone();
+  ltg_batched_cpu(images, option_sets[1], {1, 2});
+  EXPECT_TRUE(torch::equal(images, copy));
+  torch::set_num_threads(threads_before);
+}
+
 TEST(Ltg, ValuesStayInUnitRangeAndLoopReachesTmin) {
   LtgOptions options;
   options.probability = 1.0;

@@ -162,12 +162,17 @@ TEST(Training, LtgOfAShardEqualsLtgOfTheWholeBatch) {
   rfm::engine::TrainBatch whole{torch::rand({8, 3, 64, 32}), torch::tensor({0, 0, 0, 0, 1, 1, 1, 1}),
                                 torch::tensor({0, 0, 1, 1, 0, 0, 1, 1}), torch::Tensor()};
   int64_t rectangles = 0;
-  auto full = trainer.augment(whole, whole.images, 4, &rectangles);
+  const auto input = whole.images.clone();
+  auto full = trainer.augment(whole, whole.images, /*owned=*/false, 4, &rectangles);
   EXPECT_GT(rectangles, 0);
+  EXPECT_TRUE(torch::equal(whole.images, input));  // not ours: left as it was
   auto rows = torch::tensor({5, 2, 7});
   rfm::engine::TrainBatch shard{whole.images.index_select(0, rows), whole.labels.index_select(0, rows),
                                 whole.modality.index_select(0, rows), rows};
-  auto part = trainer.augment(shard, shard.images, 4, &rectangles);
+  // Owned: transformed in place, to the same pixels.
+  auto owned = shard.images.clone();
+  auto part = trainer.augment(shard, owned, /*owned=*/true, 4, &rectangles);
+  EXPECT_EQ(part.data_ptr(), owned.data_ptr());
   EXPECT_TRUE(torch::equal(part, full.index_select(0, rows)));
-  EXPECT_FALSE(torch::equal(part, trainer.augment(shard, shard.images, 5, &rectangles)));  // steps differ
+  EXPECT_FALSE(torch::equal(part, trainer.augment(shard, shard.images, false, 5, &rectangles)));  // steps differ
 }

@@ -32,13 +32,36 @@ LtgImageResult ltg_reference(const torch::Tensor& image, const LtgOptions& optio
 
 struct LtgBatchResult {
   torch::Tensor images;                // [B, C, H, W], same device as the input
-  std::vector<LtgPlan> plans;          // the draws of each image
+  std::vector<LtgPlan> plans;          // the draws of each image (on the CPU path, only those applied)
   std::vector<int> rectangles_used;    // how many of plans[b].rectangles were applied
 };
 
-// The whole batch [B, C, H, W] (float, CPU or CUDA) with tensor operations on
-// its device; one seed per image.  Image b equals ltg_reference(images[b],
-// options, seeds[b]).
+// Throws std::invalid_argument unless images is a float [B, C<=4, H, W]
+// batch with one seed per image.
+void check_ltg_batch(const torch::Tensor& images, const std::vector<uint64_t>& seeds);
+
+// The whole batch [B, C, H, W] (float, CPU or CUDA); one seed per image.
+// Image b equals ltg_reference(images[b], options, seeds[b]) bit for bit.
+// On the CPU it runs ltg_batched_cpu, elsewhere ltg_batched_tensor.
 LtgBatchResult ltg_batched(const torch::Tensor& images, const LtgOptions& options, const std::vector<uint64_t>& seeds);
+
+// The images in parallel over the intra-op threads, each touching only its
+// rectangles' pixels.  The reference's scan of all of M after every try is
+// replaced by a check inside the rectangle just written: M was above t_min
+// everywhere before it, and only that region changed (docs/PERFORMANCE.md).
+LtgBatchResult ltg_batched_cpu(const torch::Tensor& images, const LtgOptions& options, const std::vector<uint64_t>& seeds);
+
+// The same on a contiguous CPU batch that the caller owns, overwritten in
+// place: no copy of the batch (at 7 x (8+8) x 384x192, 99 MB that glibc maps
+// fresh, page fault by page fault, on every call).  Returns the rectangles
+// applied to each image.
+std::vector<LtgPlan> ltg_batched_cpu_in_place(torch::Tensor& images, const LtgOptions& options,
+                                              const std::vector<uint64_t>& seeds);
+
+// Whole-batch tensor operations, one round per rectangle index, on the
+// batch's device: the GPU path (thousands of pixels per launch), wasteful on
+// a CPU where every round passes over every pixel of the batch.
+LtgBatchResult ltg_batched_tensor(const torch::Tensor& images, const LtgOptions& options,
+                                  const std::vector<uint64_t>& seeds);
 
 }  // namespace rfm::augment

@@ -5,12 +5,21 @@
 
 namespace rfm::augment {
 
-LtgBatchResult ltg_batched(const torch::Tensor& images, const LtgOptions& options, const std::vector<uint64_t>& seeds) {
+void check_ltg_batch(const torch::Tensor& images, const std::vector<uint64_t>& seeds) {
   if (images.dim() != 4 || images.size(1) > kMaxChannels || images.scalar_type() != torch::kFloat32) {
     throw std::invalid_argument("ltg_batched: expected a float [B, C<=4, H, W] batch");
   }
+  if (static_cast<int64_t>(seeds.size()) != images.size(0)) throw std::invalid_argument("ltg_batched: one seed per image");
+}
+
+LtgBatchResult ltg_batched(const torch::Tensor& images, const LtgOptions& options, const std::vector<uint64_t>& seeds) {
+  return images.device().is_cpu() ? ltg_batched_cpu(images, options, seeds) : ltg_batched_tensor(images, options, seeds);
+}
+
+LtgBatchResult ltg_batched_tensor(const torch::Tensor& images, const LtgOptions& options,
+                                  const std::vector<uint64_t>& seeds) {
+  check_ltg_batch(images, seeds);
   const int64_t B = images.size(0), C = images.size(1), H = images.size(2), W = images.size(3);
-  if (static_cast<int64_t>(seeds.size()) != B) throw std::invalid_argument("ltg_batched: one seed per image");
 
   LtgBatchResult result;
   result.plans.reserve(B);

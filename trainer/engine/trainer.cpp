@@ -108,7 +108,7 @@ Trainer::Trainer(const config::RunConfig& config, std::shared_ptr<comm::TensorTr
 
 torch::Tensor Trainer::normalize(const torch::Tensor& images) const { return (images - mean_) / std_; }
 
-torch::Tensor Trainer::augment(const TrainBatch& batch, const torch::Tensor& images, int64_t step_index,
+torch::Tensor Trainer::augment(const TrainBatch& batch, const torch::Tensor& images, bool owned, int64_t step_index,
                                int64_t* rectangles) const {
   *rectangles = 0;
   const auto& l = config_.ltg();
@@ -129,6 +129,13 @@ torch::Tensor Trainer::augment(const TrainBatch& batch, const torch::Tensor& ima
       out.push_back(r.image);
     }
     return torch::stack(out).to(images.device());
+  }
+  if (owned && images.device().is_cpu() && images.is_contiguous()) {
+    auto batch = images;
+    for (const auto& plan : augment::ltg_batched_cpu_in_place(batch, options, seeds)) {
+      *rectangles += static_cast<int64_t>(plan.rectangles.size());
+    }
+    return batch;
   }
   auto result = augment::ltg_batched(images, options, seeds);
   for (int used : result.rectangles_used) *rectangles += used;
@@ -167,8 +174,11 @@ StepStats Trainer::step(const TrainBatch& batch, int64_t step_index, double epoc
   auto images = batch.images.to(device_, /*non_blocking=*/true);
   auto labels = batch.labels.to(device_, /*non_blocking=*/true);
   auto modality = batch.modality.to(device_, /*non_blocking=*/true);
-  if (images.scalar_type() == torch::kUInt8) images = images.to(torch::kFloat32).div_(255.0);
-  images = normalize(augment(batch, images, step_index, &stats.ltg_rectangles));
+  // A uint8 batch becomes a float tensor of our own, which LTG may then
+  // overwrite; a float batch may still be the loader's.
+  const bool owned = images.scalar_type() == torch::kUInt8;
+  if (owned) images = images.to(torch::kFloat32).div_(255.0);
+  images = normalize(augment(batch, images, owned, step_index, &stats.ltg_rectangles));
   if (config_.train().channels_last()) images = images.contiguous(torch::MemoryFormat::ChannelsLast);
 
   model::RfmOutput output;

@@ -80,8 +80,9 @@ class Trainer {
   // Mean/std normalisation after LTG.
   torch::Tensor normalize(const torch::Tensor& images) const;
   // LTG per the config (batched or reference) with seeds from (seed, step,
-  // global row) of each image.
-  torch::Tensor augment(const TrainBatch& batch, const torch::Tensor& images, int64_t step_index,
+  // global row) of each image.  owned: images is the caller's to overwrite
+  // (then a CPU batch is transformed in place, without a copy).
+  torch::Tensor augment(const TrainBatch& batch, const torch::Tensor& images, bool owned, int64_t step_index,
                         int64_t* rectangles) const;
 
  private:
