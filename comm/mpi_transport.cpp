@@ -128,15 +128,19 @@ std::vector<torch::Tensor> MpiTransport::all_gather(const torch::Tensor& local) 
 }
 
 void MpiTransport::all_reduce_sum_in_place(std::vector<torch::Tensor>& buffers) {
-  std::vector<MPI_Request> requests(buffers.size(), MPI_REQUEST_NULL);
-  for (size_t i = 0; i < buffers.size(); ++i) {
-    check_cpu(buffers[i], "all_reduce_sum_in_place");
-    if (!buffers[i].is_contiguous()) throw std::invalid_argument("MPI backend: in-place all-reduce of a strided tensor");
-    check(MPI_Iallreduce(MPI_IN_PLACE, buffers[i].data_ptr(), static_cast<int>(buffers[i].numel()),
-                         mpi_type(buffers[i]), MPI_SUM, MPI_COMM_WORLD, &requests[i]),
-          "MPI_Iallreduce");
+  // One blocking all-reduce per buffer, one after another: Open MPI's
+  // blocking algorithms (tuned, shared memory) move 178 MB of ResNet-50
+  // gradients in half the time its non-blocking ones (libnbc) take, and
+  // nothing runs beside this call to overlap with (docs/PERFORMANCE.md).
+  for (auto& buffer : buffers) {
+    check_cpu(buffer, "all_reduce_sum_in_place");
+    if (!buffer.is_contiguous()) throw std::invalid_argument("MPI backend: in-place all-reduce of a strided tensor");
   }
-  check(MPI_Waitall(static_cast<int>(requests.size()), requests.data(), MPI_STATUSES_IGNORE), "MPI_Waitall");
+  for (auto& buffer : buffers) {
+    check(MPI_Allreduce(MPI_IN_PLACE, buffer.data_ptr(), static_cast<int>(buffer.numel()), mpi_type(buffer), MPI_SUM,
+                        MPI_COMM_WORLD),
+          "MPI_Allreduce");
+  }
 }
 
 void MpiTransport::broadcast_in_place(torch::Tensor& tensor, int root) {
