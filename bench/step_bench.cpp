@@ -1,0 +1,71 @@
+// One process's training step (LTG off: bench/ltg_bench measures it), on
+// batches made before timing, so nothing else runs beside the step: the
+// counterpart of bench/peers/torch_rfm_step.py.
+//   RFM_BENCH_THREADS=2 build/bench/rfm_step_bench --benchmark_repetitions=3
+// Environment: RFM_BENCH_THREADS (1), RFM_BENCH_DEPTH (50), RFM_BENCH_HEIGHT
+// (384), RFM_BENCH_PARTS (12), RFM_BENCH_PART_DIM (256), RFM_BENCH_CLASSES
+// (395), RFM_BENCH_IDS (2), RFM_BENCH_PER_MODALITY (2), RFM_BENCH_SET (one
+// more config override, e.g. train.channels_last=true).
+#include <benchmark/benchmark.h>
+
+#include <cstdlib>
+#include <string>
+
+#include "proto/config_loader.h"
+#include "trainer/engine/trainer.h"
+
+using namespace rfm;
+
+namespace {
+
+std::string env(const char* name, const char* fallback) {
+  const char* v = std::getenv(name);
+  return v != nullptr ? v : fallback;
+}
+
+void BM_TrainStep(benchmark::State& state) {
+  const int height = std::stoi(env("RFM_BENCH_HEIGHT", "384"));
+  std::vector<std::string> sets = {
+      "model.depth=" + env("RFM_BENCH_DEPTH", "50"), "model.num_parts=" + env("RFM_BENCH_PARTS", "12"),
+      "model.part_dim=" + env("RFM_BENCH_PART_DIM", "256"), "model.num_classes=" + env("RFM_BENCH_CLASSES", "395"),
+      "data.height=" + std::to_string(height), "data.width=" + std::to_string(height / 2),
+      "data.ids_per_batch=" + env("RFM_BENCH_IDS", "2"),
+      "data.images_per_modality=" + env("RFM_BENCH_PER_MODALITY", "2"), "ltg.enabled=false"};
+  if (!env("RFM_BENCH_SET", "").empty()) sets.push_back(env("RFM_BENCH_SET", ""));
+  auto config = config::load_run_config("", sets);
+  torch::set_num_threads(std::max(1, std::stoi(env("RFM_BENCH_THREADS", "1"))));
+  if (!env("RFM_BENCH_FLUSH_DENORMAL", "").empty()) at::globalContext().setFlushDenormal(true);
+  engine::Trainer trainer(config, nullptr);
+  engine::RandomIdentityOptions o;
+  o.height = height;
+  o.width = height / 2;
+  o.ids_per_batch = config.data().ids_per_batch();
+  o.per_modality = config.data().images_per_modality();
+  engine::RandomIdentityBatches batches(o);
+  std::vector<engine::TrainBatch> ready;
+  for (int64_t s = 0; s < 4; ++s) {
+    auto b = batches.batch(s);
+    b.images = b.images.mul(255).to(torch::kUInt8);  // what the loader hands over
+    ready.push_back(b);
+  }
+  int64_t step = 0;
+  for (; step < 2; ++step) trainer.step(ready[step % 4], step, 0.0);  // warm-up, untimed
+  double forward = 0, backward = 0, optimizer = 0;
+  for (auto _ : state) {
+    const auto stats = trainer.step(ready[step % 4], step, 0.0);
+    forward += stats.forward_seconds;
+    backward += stats.backward_seconds;
+    optimizer += stats.optimizer_seconds + stats.all_reduce_seconds;
+    ++step;
+  }
+  const double n = static_cast<double>(state.iterations());
+  state.counters["forward_s"] = forward / n;
+  state.counters["backward_s"] = backward / n;
+  state.counters["optimizer_s"] = optimizer / n;
+  state.SetItemsProcessed(state.iterations() * o.ids_per_batch * o.per_modality * 2);
+}
+BENCHMARK(BM_TrainStep)->Iterations(4)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+}  // namespace
+
+BENCHMARK_MAIN();
