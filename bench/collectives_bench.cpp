@@ -24,6 +24,7 @@
 #include "comm/mpi_transport.h"
 #include "proto/config_loader.h"
 #include "trainer/engine/config_bridge.h"
+#include "trainer/engine/heap_retention.h"
 #include "trainer/engine/trainer.h"
 #include "trainer/model/rfm_model.h"
 
@@ -200,6 +201,7 @@ class SilentReporter final : public benchmark::BenchmarkReporter {
 int main(int argc, char** argv) {
   comm::MpiSession session;
   g_session = &session;
+  engine::retain_freed_memory();  // as rfm train does by default
   bool file_output = false;  // --benchmark_out: only rank 0 may write the file
   for (int i = 1; i < argc; ++i) file_output = file_output || std::string(argv[i]).rfind("--benchmark_out=", 0) == 0;
   benchmark::Initialize(&argc, argv);

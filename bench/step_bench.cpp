@@ -2,7 +2,8 @@
 // batches made before timing, so nothing else runs beside the step: the
 // counterpart of bench/peers/torch_rfm_step.py.
 //   RFM_BENCH_THREADS=2 build/bench/rfm_step_bench --benchmark_repetitions=3
-// Environment: RFM_BENCH_THREADS (1), RFM_BENCH_DEPTH (50), RFM_BENCH_HEIGHT
+// Environment: RFM_BENCH_RELEASE_HEAP (glibc's default heap instead of
+// train.retain_freed_memory), RFM_BENCH_THREADS (1), RFM_BENCH_DEPTH (50), RFM_BENCH_HEIGHT
 // (384), RFM_BENCH_PARTS (12), RFM_BENCH_PART_DIM (256), RFM_BENCH_CLASSES
 // (395), RFM_BENCH_IDS (2), RFM_BENCH_PER_MODALITY (2), RFM_BENCH_SET (one
 // more config override, e.g. train.channels_last=true).
@@ -11,7 +12,10 @@
 #include <cstdlib>
 #include <string>
 
+#include <torch/csrc/autograd/profiler.h>
+
 #include "proto/config_loader.h"
+#include "trainer/engine/heap_retention.h"
 #include "trainer/engine/trainer.h"
 
 using namespace rfm;
@@ -35,6 +39,9 @@ void BM_TrainStep(benchmark::State& state) {
   auto config = config::load_run_config("", sets);
   torch::set_num_threads(std::max(1, std::stoi(env("RFM_BENCH_THREADS", "1"))));
   if (!env("RFM_BENCH_FLUSH_DENORMAL", "").empty()) at::globalContext().setFlushDenormal(true);
+  // As `rfm train` does unless train.retain_freed_memory is false;
+  // RFM_BENCH_RELEASE_HEAP=1 measures glibc's default instead.
+  if (env("RFM_BENCH_RELEASE_HEAP", "").empty()) engine::retain_freed_memory();
   engine::Trainer trainer(config, nullptr);
   engine::RandomIdentityOptions o;
   o.height = height;
@@ -50,6 +57,13 @@ void BM_TrainStep(benchmark::State& state) {
   }
   int64_t step = 0;
   for (; step < 2; ++step) trainer.step(ready[step % 4], step, 0.0);  // warm-up, untimed
+  // RFM_BENCH_PROFILE=trace.json: one more step under the autograd
+  // profiler, written as a Chrome trace (bench/peers/profile_summary.py).
+  if (!env("RFM_BENCH_PROFILE", "").empty()) {
+    torch::autograd::profiler::RecordProfile profile(env("RFM_BENCH_PROFILE", ""));
+    trainer.step(ready[step % 4], step, 0.0);
+    ++step;
+  }
   double forward = 0, backward = 0, optimizer = 0;
   for (auto _ : state) {
     const auto stats = trainer.step(ready[step % 4], step, 0.0);

@@ -103,6 +103,7 @@ def main():
     p.add_argument("--per-modality", type=int, default=2)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--steps", type=int, default=6)
+    p.add_argument("--profile", default="", help="write one more step's Chrome trace here (profile_summary.py)")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(1)
@@ -114,8 +115,7 @@ def main():
     n = a.ids * a.per_modality * 2
     labels = torch.arange(a.ids).repeat_interleave(2 * a.per_modality)
     modality = torch.tensor([0] * a.per_modality + [1] * a.per_modality).repeat(a.ids)
-    times = []
-    for _ in range(a.steps):
+    def step():
         batch = torch.randint(0, 256, (n, 3, a.height, a.height // 2), dtype=torch.uint8)
         start = time.perf_counter()
         images = (batch.float().div_(255) - mean) / std
@@ -123,7 +123,13 @@ def main():
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-        times.append(time.perf_counter() - start)
+        return time.perf_counter() - start
+
+    times = [step() for _ in range(a.steps)]
+    if a.profile:
+        with torch.autograd.profiler.profile() as prof:
+            step()
+        prof.export_chrome_trace(a.profile)
     print(json.dumps({"median_step_s": statistics.median(times[2:]), "steps_s": times, "images": n,
                       "torch": torch.__version__, "threads": torch.get_num_threads()}))
 

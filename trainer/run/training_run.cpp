@@ -13,6 +13,7 @@
 #include "loader/training_data.h"
 #include "proto/config_loader.h"
 #include "sampler_state.pb.h"
+#include "trainer/engine/heap_retention.h"
 #include "trainer/engine/model_checkpoint.h"
 #include "trainer/engine/random_identity_batches.h"
 #include "trainer/model/memory_format.h"
@@ -131,6 +132,7 @@ TrainingOutcome run_training(const config::RunConfig& requested, std::ostream& l
     device = torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(placement.local_rank % visible));
     config.mutable_train()->set_device(device.str());
   }
+  if (config.train().retain_freed_memory()) engine::retain_freed_memory();
   const int threads = engine::configure_threads(config.train().threads(), placement.local_world_size);
   const bool random_identities = config.data().source() == config::DataConfig::RANDOM_IDENTITIES;
 
