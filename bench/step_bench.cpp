@@ -6,7 +6,8 @@
 // train.retain_freed_memory), RFM_BENCH_THREADS (1), RFM_BENCH_DEPTH (50), RFM_BENCH_HEIGHT
 // (384), RFM_BENCH_PARTS (12), RFM_BENCH_PART_DIM (256), RFM_BENCH_CLASSES
 // (395), RFM_BENCH_IDS (2), RFM_BENCH_PER_MODALITY (2), RFM_BENCH_SET (one
-// more config override, e.g. train.channels_last=true).
+// more config override, e.g. train.channels_last=true), RFM_BENCH_PROFILE
+// (a Chrome trace of one step), RFM_BENCH_FLUSH_DENORMAL (flush denormals).
 #include <benchmark/benchmark.h>
 
 #include <cstdlib>
