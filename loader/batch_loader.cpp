@@ -13,6 +13,9 @@ DistributedBatchLoader::DistributedBatchLoader(std::shared_ptr<const data::Train
   if (options_.prefetch < 1) options_.prefetch = 1;
   // Page-locked memory only exists with a CUDA runtime.
   if (options_.pin_memory && !torch::cuda::is_available()) options_.pin_memory = false;
+  // Enough for the batches being assembled, the ones waiting, and the two
+  // the training step may still hold.
+  buffers_ = BatchBufferPool::create(static_cast<size_t>(options_.prefetch + options_.threads + 2));
 }
 
 DistributedBatchLoader::~DistributedBatchLoader() { stop_workers(); }
@@ -95,8 +98,10 @@ TrainBatch DistributedBatchLoader::assemble(int64_t step) const {
     const auto& s = rows[static_cast<size_t>(i)];
     const auto image = store_->load(s.image);
     if (!batch.images.defined()) {
-      batch.images = torch::empty({n, 3, image.height, image.width},
-                                  torch::TensorOptions().dtype(torch::kUInt8).pinned_memory(options_.pin_memory));
+      batch.images = options_.pin_memory
+                         ? torch::empty({n, 3, image.height, image.width},
+                                        torch::TensorOptions().dtype(torch::kUInt8).pinned_memory(true))
+                         : buffers_->uint8_tensor({n, 3, image.height, image.width});
     }
     const int64_t size = 3 * static_cast<int64_t>(image.height) * image.width;
     write_transformed_chw(image, options_.transform,

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "dataset/training_set.h"
+#include "loader/batch_buffer_pool.h"
 #include "loader/image_store.h"
 #include "loader/train_batch.h"
 #include "loader/train_transform.h"
@@ -64,6 +65,9 @@ class DistributedBatchLoader {
   std::shared_ptr<const ImageStore> store_;
   std::shared_ptr<const sampler::IdentityBatchSampler> sampler_;
   BatchLoaderOptions options_;
+  // Batch memory reused from batch to batch (page-locked batches come from
+  // LibTorch's caching host allocator instead).
+  std::shared_ptr<BatchBufferPool> buffers_;
 
   int64_t next_step_ = 0;
   // Prefetching: steps [next_step_, scheduled_) are being or have been assembled.

@@ -5,10 +5,12 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "dataset/dataset_source.h"
 #include "dataset/pack_file.h"
+#include "loader/batch_buffer_pool.h"
 #include "loader/training_data.h"
 #include "tests/synthetic_fixture.h"
 #include "tests/temp_dir.h"
@@ -140,6 +142,51 @@ TEST_F(LoaderTest, PrefetchingEqualsAssemblingInPlaceAndResumes) {
   resumed.loader->start(resumed.sampler->step_of(state));
   expect_equal(resumed.loader->next(), stream[4]);
   expect_equal(resumed.loader->next(), stream[5]);
+}
+
+TEST_F(LoaderTest, ReusedBatchMemoryHoldsOnlyTheNewBatch) {
+  auto data = open();
+  data.loader->start(0);
+  std::set<const void*> buffers;
+  for (int i = 0; i < 8; ++i) {
+    auto batch = data.loader->next();
+    const auto expected = data.loader->assemble(i).images.clone();
+    ASSERT_TRUE(batch.images.equal(expected)) << "step " << i;
+    buffers.insert(batch.images.data_ptr());
+    batch.images.fill_(0xAB);  // what a reused buffer holds until it is rewritten
+  }
+  // Eight batches in at most (prefetch + threads + 2) buffers, plus the
+  // in-place assemblies' one.
+  EXPECT_LE(buffers.size(), 7u);
+}
+
+TEST(BatchBufferPool, ReusesAFreedBufferOfTheSameByteSizeOnly) {
+  auto pool = BatchBufferPool::create(2);
+  auto a = pool->uint8_tensor({2, 3, 4});
+  const void* first = a.data_ptr();
+  auto view = a.slice(0, 0, 1);
+  a = torch::Tensor();
+  EXPECT_EQ(pool->kept(), 0u);  // the view still holds it
+  view = torch::Tensor();
+  EXPECT_EQ(pool->kept(), 1u);
+  auto other_size = pool->uint8_tensor({5});
+  EXPECT_NE(other_size.data_ptr(), first);
+  auto same_bytes = pool->uint8_tensor({4, 3, 2});
+  EXPECT_EQ(same_bytes.data_ptr(), first);
+  EXPECT_EQ(same_bytes.sizes(), (std::vector<int64_t>{4, 3, 2}));
+  EXPECT_EQ(pool->kept(), 0u);
+}
+
+TEST(BatchBufferPool, KeepsAtMostItsLimitAndTensorsMayOutliveIt) {
+  auto pool = BatchBufferPool::create(2);
+  std::vector<torch::Tensor> held;
+  for (int i = 0; i < 4; ++i) held.push_back(pool->uint8_tensor({64}));
+  held.clear();
+  EXPECT_EQ(pool->kept(), 2u);
+  auto survivor = pool->uint8_tensor({64});
+  pool.reset();
+  survivor.fill_(3);  // still valid memory; freed normally when it dies
+  EXPECT_EQ(survivor.sum().item<int64_t>(), 3 * 64);
 }
 
 TEST_F(LoaderTest, ShardsConcatenateToTheSingleProcessBatch) {
