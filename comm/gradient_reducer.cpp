@@ -1,9 +1,28 @@
 #include "comm/gradient_reducer.h"
 
 #include <algorithm>
+#include <functional>
 #include <stdexcept>
 
 namespace rfm::comm {
+namespace {
+
+// Runs after a leaf's AccumulateGrad has put this backward's gradient into
+// .grad; the outputs pass through untouched.
+class AccumulatedHook final : public torch::autograd::FunctionPostHook {
+ public:
+  explicit AccumulatedHook(std::function<void()> fn) : fn_(std::move(fn)) {}
+  torch::autograd::variable_list operator()(const torch::autograd::variable_list& outputs,
+                                            const torch::autograd::variable_list& /*inputs*/) override {
+    fn_();
+    return outputs;
+  }
+
+ private:
+  std::function<void()> fn_;
+};
+
+}  // namespace
 
 GradientReducer::GradientReducer(std::vector<torch::Tensor> parameters, std::shared_ptr<TensorTransport> transport,
                                  double bucket_mb, bool overlap)
@@ -39,22 +58,18 @@ GradientReducer::GradientReducer(std::vector<torch::Tensor> parameters, std::sha
   allocate_buffers();
   assumed_absent_.assign(parameters_.size(), 0);
   overlap_ = overlap && transport_->overlaps_backward();
-  if (overlap_) {
-    // A leaf's hook sees its whole gradient once per backward (before it is
-    // accumulated into .grad), however many times the graph used it.
-    for (size_t k = 0; k < parameters_.size(); ++k) {
-      if (!parameters_[k].requires_grad()) continue;
-      hook_handles_.push_back(
-          parameters_[k].register_hook([this, k](const torch::Tensor& grad) { on_gradient(k, grad); }));
-    }
+  for (size_t k = 0; k < parameters_.size(); ++k) {
+    if (!parameters_[k].requires_grad()) continue;
+    auto accumulator = torch::autograd::impl::grad_accumulator(parameters_[k]);
+    if (!accumulator) continue;
+    hook_keys_.push_back(accumulator->add_post_hook(std::make_unique<AccumulatedHook>([this, k] { on_accumulated(k); })));
+    accumulators_.push_back(std::move(accumulator));
   }
+  reset_step();
 }
 
 GradientReducer::~GradientReducer() {
-  size_t h = 0;
-  for (size_t k = 0; k < parameters_.size() && h < hook_handles_.size(); ++k) {
-    if (parameters_[k].requires_grad()) parameters_[k].remove_hook(hook_handles_[h++]);
-  }
+  for (size_t i = 0; i < accumulators_.size(); ++i) accumulators_[i]->del_post_hook(hook_keys_[i]);
 }
 
 void GradientReducer::allocate_buffers() {
@@ -64,40 +79,90 @@ void GradientReducer::allocate_buffers() {
     for (size_t k : bucket) n += parameters_[k].numel();
     flats_.push_back(torch::zeros({n}, parameters_[bucket.front()].options().requires_grad(false)));
   }
+  // Views as plain tensors over the bucket's memory (each keeps the bucket
+  // alive), not autograd views: an optimizer's zero_grad may detach_() a
+  // gradient in place, which autograd refuses for views.  A dense parameter
+  // (channels-last included) gets its own strides, so that accumulating
+  // into it is a straight element-wise add.
+  grad_views_.clear();
+  for (size_t k = 0; k < parameters_.size(); ++k) {
+    const auto& p = parameters_[k];
+    auto flat = flats_[bucket_of_[k]];
+    void* data = static_cast<char*>(flat.data_ptr()) + offset_of_[k] * flat.element_size();
+    auto keep = [flat](void*) mutable { flat = torch::Tensor(); };
+    grad_views_.push_back(p.is_non_overlapping_and_dense()
+                              ? torch::from_blob(data, p.sizes(), p.strides(), keep, flat.options())
+                              : torch::from_blob(data, p.sizes(), keep, flat.options()));
+  }
+}
+
+torch::Tensor GradientReducer::slice(size_t k) const {
+  return flats_[bucket_of_[k]].narrow(0, static_cast<int64_t>(offset_of_[k]), parameters_[k].numel());
+}
+
+bool GradientReducer::holds_view(size_t k) const {
+  const auto& g = parameters_[k].grad();
+  return g.defined() && g.data_ptr() == grad_views_[k].data_ptr() && g.strides() == grad_views_[k].strides();
+}
+
+void GradientReducer::move_into_view(size_t k) {
+  if (holds_view(k)) return;
+  const auto& g = parameters_[k].grad();
+  if (g.defined()) {
+    grad_views_[k].copy_(g);
+    ++gradients_copied_;
+  } else {
+    grad_views_[k].zero_();
+  }
+  parameters_[k].mutable_grad() = grad_views_[k];
 }
 
 void GradientReducer::begin_step() {
+  torch::NoGradGuard no_grad;
   reset_step();
   armed_ = true;
-  if (!overlap_) return;
   for (size_t k = 0; k < parameters_.size(); ++k) {
-    if (!assumed_absent_[k]) continue;
-    flats_[bucket_of_[k]].narrow(0, static_cast<int64_t>(offset_of_[k]), parameters_[k].numel()).zero_();
-    --missing_[bucket_of_[k]];
+    auto& p = parameters_[k];
+    had_grad_[k] = p.grad().defined() ? 1 : 0;
+    if (overlap_ && assumed_absent_[k]) {
+      slice(k).zero_();
+      p.mutable_grad() = torch::Tensor();
+      --missing_[bucket_of_[k]];
+    } else if (!holds_view(k)) {
+      // A .grad the caller zeroed (or set to none): the view, zeroed.
+      grad_views_[k].zero_();
+      p.mutable_grad() = grad_views_[k];
+    }
   }
-  start_ready_buckets();
+  if (overlap_) start_ready_buckets();
 }
 
 void GradientReducer::reset_step() {
   armed_ = false;
   ready_.assign(parameters_.size(), 0);
+  had_grad_.assign(parameters_.size(), 0);
+  late_param_.assign(parameters_.size(), 0);
   late_.assign(buckets_.size(), 0);
   missing_.clear();
   for (const auto& bucket : buckets_) missing_.push_back(bucket.size());
   next_bucket_ = 0;
   pending_.clear();
   started_during_backward_ = 0;
+  gradients_copied_ = 0;
 }
 
-void GradientReducer::on_gradient(size_t k, const torch::Tensor& grad) {
+void GradientReducer::on_accumulated(size_t k) {
   if (!armed_ || ready_[k]) return;
+  torch::NoGradGuard no_grad;
   const size_t b = bucket_of_[k];
   ready_[k] = 1;
   if (assumed_absent_[k] && b < next_bucket_) {
     late_[b] = 1;  // its bucket is already being summed without it
+    late_param_[k] = 1;
     return;
   }
-  flats_[b].narrow(0, static_cast<int64_t>(offset_of_[k]), parameters_[k].numel()).copy_(grad.reshape(-1));
+  move_into_view(k);  // a no-op unless the caller replaced .grad
+  if (!overlap_) return;
   if (!assumed_absent_[k]) --missing_[b];
   // MPI was opened MPI_THREAD_FUNNELED: only the opening thread may call it
   // (CPU backward runs on the caller's thread; anything else waits for
@@ -116,36 +181,57 @@ void GradientReducer::start_ready_buckets() {
   }
 }
 
+// A late bucket was summed without some gradients that came after it
+// started; every rank now sums just those (its own late ones, zeros
+// elsewhere) and adds them, so the bucket ends as if nothing had been late.
+void GradientReducer::add_late_gradients(const std::vector<char>& late_buckets) {
+  std::vector<torch::Tensor> deltas;
+  std::vector<size_t> which;
+  for (size_t b = 0; b < buckets_.size(); ++b) {
+    if (!late_buckets[b]) continue;
+    auto delta = torch::zeros_like(flats_[b]);
+    for (size_t k : buckets_[b]) {
+      if (late_param_[k]) {
+        delta.narrow(0, static_cast<int64_t>(offset_of_[k]), parameters_[k].numel())
+            .copy_(parameters_[k].grad().reshape(-1));
+      }
+    }
+    deltas.push_back(delta);
+    which.push_back(b);
+  }
+  if (deltas.empty()) return;
+  transport_->all_reduce_sum_in_place(deltas);
+  for (size_t i = 0; i < which.size(); ++i) flats_[which[i]].add_(deltas[i]);
+}
+
 void GradientReducer::all_reduce_gradients() {
   torch::NoGradGuard no_grad;
-  // Without hooks this step (no overlap, or begin_step() not called) the
-  // gradients come from .grad; with them, a parameter whose hook did not
-  // fire had no gradient in this backward and counts as zero.
-  const bool from_grad = !overlap_ || !armed_;
+  // Without begin_step() this step the gradients come from .grad (moved
+  // into the buckets); with it, a parameter whose hook did not fire had no
+  // gradient in this backward and its part of the bucket is zero.
+  const bool from_grad = !armed_;
   if (from_grad) reset_step();
   armed_ = false;
-  for (size_t k = 0; k < parameters_.size(); ++k) {
-    // Started buckets are in flight (their absent parameters were zeroed).
-    if (ready_[k] || bucket_of_[k] < next_bucket_) continue;
-    const auto& g = parameters_[k].grad();
-    auto slice = flats_[bucket_of_[k]].narrow(0, static_cast<int64_t>(offset_of_[k]), parameters_[k].numel());
-    if (from_grad && g.defined()) {
-      slice.copy_(g.reshape(-1));
-    } else {
-      slice.zero_();
-    }
-  }
+  const size_t n = parameters_.size();
   // Which parameters have a gradient on some rank: one that has none
   // anywhere stays without one, so that SGD skips it (no weight decay or
   // momentum) exactly as a single process would.  Then, per bucket, whether
   // a rank summed it without a gradient that came late.
-  const size_t n = parameters_.size();
   std::vector<float> flags(n + buckets_.size(), 0.0f);
-  for (size_t k = 0; k < n; ++k) flags[k] = (ready_[k] || parameters_[k].grad().defined()) ? 1.0f : 0.0f;
+  for (size_t k = 0; k < n; ++k) {
+    const bool present = from_grad ? parameters_[k].grad().defined() : (ready_[k] || had_grad_[k]);
+    flags[k] = present ? 1.0f : 0.0f;
+    if (late_param_[k] || bucket_of_[k] < next_bucket_) continue;  // in flight, or beside its bucket
+    if (from_grad || ready_[k]) {
+      move_into_view(k);
+    } else {
+      slice(k).zero_();
+    }
+  }
   for (size_t b = 0; b < late_.size(); ++b) flags[n + b] = late_[b] ? 1.0f : 0.0f;
   auto present = torch::from_blob(flags.data(), {static_cast<int64_t>(flags.size())}, torch::kFloat32).clone();
   if (!parameters_.empty()) present = present.to(parameters_.front().device());
-  if (!from_grad) {
+  if (overlap_ && !from_grad) {
     for (size_t k = 0; k < n; ++k) assumed_absent_[k] = ready_[k] ? 0 : 1;
     std::fill(missing_.begin(), missing_.end(), 0);
     start_ready_buckets();
@@ -153,23 +239,9 @@ void GradientReducer::all_reduce_gradients() {
     for (auto& p : pending_) p->wait();
     pending_.clear();
     auto late = present.narrow(0, static_cast<int64_t>(n), static_cast<int64_t>(buckets_.size())).cpu();
-    std::vector<torch::Tensor> again;
-    for (size_t b = 0; b < buckets_.size(); ++b) {
-      if (late.data_ptr<float>()[b] == 0.0f) continue;
-      // Every rank redoes the same buckets, from the local gradients that
-      // backward left in .grad.
-      for (size_t k : buckets_[b]) {
-        const auto& g = parameters_[k].grad();
-        auto slice = flats_[b].narrow(0, static_cast<int64_t>(offset_of_[k]), parameters_[k].numel());
-        if (g.defined()) {
-          slice.copy_(g.reshape(-1));
-        } else {
-          slice.zero_();
-        }
-      }
-      again.push_back(flats_[b]);
-    }
-    if (!again.empty()) transport_->all_reduce_sum_in_place(again);
+    std::vector<char> late_buckets(buckets_.size(), 0);
+    for (size_t b = 0; b < buckets_.size(); ++b) late_buckets[b] = late.data_ptr<float>()[b] != 0.0f;
+    add_late_gradients(late_buckets);
   } else {
     std::vector<torch::Tensor> all = flats_;
     all.push_back(present);
@@ -177,14 +249,11 @@ void GradientReducer::all_reduce_gradients() {
   }
   present = present.cpu();
   const float* anywhere = present.data_ptr<float>();
-  for (size_t k = 0; k < parameters_.size(); ++k) {
-    auto& p = parameters_[k];
-    if (anywhere[k] == 0.0f) continue;
-    auto summed = flats_[bucket_of_[k]].narrow(0, static_cast<int64_t>(offset_of_[k]), p.numel()).view(p.sizes());
-    if (p.grad().defined()) {
-      p.mutable_grad().copy_(summed);
+  for (size_t k = 0; k < n; ++k) {
+    if (anywhere[k] == 0.0f) {
+      parameters_[k].mutable_grad() = torch::Tensor();
     } else {
-      p.mutable_grad() = summed.clone();
+      parameters_[k].mutable_grad() = grad_views_[k];
     }
   }
 }

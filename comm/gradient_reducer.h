@@ -5,15 +5,23 @@
 // every bucket is summed over ranks.  On backends that allow it (MPI) a
 // bucket's sum starts during backward, as soon as its last gradient is
 // ready, and runs while backward computes the earlier layers' gradients;
-// elsewhere (NCCL) the buckets start right after backward, in one group.  Sum, not average: the losses already return each rank's share of
-// the global-batch loss (comm/batch_collectives.h), so the summed gradient is
-// the global batch's gradient.
-
+// elsewhere (NCCL) the buckets start right after backward, in one group.
+// Sum, not average: the losses already return each rank's share of the
+// global-batch loss (comm/batch_collectives.h), so the summed gradient is the
+// global batch's gradient.
+//
+// Each parameter's .grad is a view into its bucket (DDP's
+// gradient_as_bucket_view): backward accumulates straight into the buckets
+// and the optimizer reads the sums where they were reduced, with no copy in
+// or out (copies were 17% on top of a raw MPI_Allreduce of the same bytes,
+// docs/PERFORMANCE.md).  A .grad that is not the view (a caller who set it
+// to none, or replaced it) is copied in once and replaced by the view.
 #include <memory>
 #include <thread>
 #include <vector>
 
 #include <torch/torch.h>
+#include <torch/csrc/autograd/function.h>
 
 #include "comm/tensor_transport.h"
 
@@ -30,8 +38,10 @@ class GradientReducer {
   GradientReducer(const GradientReducer&) = delete;
   GradientReducer& operator=(const GradientReducer&) = delete;
 
-  // Before backward: arms the hooks for this step (without it, a backward
-  // pass, e.g. in a test, leaves the buckets alone).
+  // Before backward, after the gradients were zeroed: arms the hooks for
+  // this step and points every .grad at its bucket view (without it, a
+  // backward pass, e.g. in a test, leaves the buckets alone and
+  // all_reduce_gradients() takes the gradients from .grad).
   void begin_step();
   // After backward on every rank: each parameter's .grad() becomes the sum
   // over ranks.  A parameter without a gradient on this rank counts as zero
@@ -44,34 +54,52 @@ class GradientReducer {
   bool overlapping() const { return overlap_; }
   // Buckets of the last step that started before backward returned.
   int64_t started_during_backward() const { return started_during_backward_; }
+  // Gradients of the last step that were copied into their buckets because
+  // .grad was not the bucket view (0 when backward accumulated in place).
+  int64_t gradients_copied() const { return gradients_copied_; }
 
  private:
-  void on_gradient(size_t k, const torch::Tensor& grad);
+  void on_accumulated(size_t k);
   void start_ready_buckets();
   void reset_step();
   void allocate_buffers();
+  bool holds_view(size_t k) const;
+  // Makes .grad the bucket view, copying a .grad held elsewhere into it
+  // (zeros when there is none).
+  void move_into_view(size_t k);
+  torch::Tensor slice(size_t k) const;
+  void add_late_gradients(const std::vector<char>& late_buckets);
 
   std::vector<torch::Tensor> parameters_;
   std::shared_ptr<TensorTransport> transport_;
   std::vector<std::vector<size_t>> buckets_;
   std::vector<size_t> bucket_of_, offset_of_;  // per parameter
   std::vector<torch::Tensor> flats_;            // one buffer per bucket, reused
+  std::vector<torch::Tensor> grad_views_;       // per parameter: its part of its bucket, shaped like it
   bool overlap_ = false;
   std::thread::id owner_;
-  std::vector<unsigned> hook_handles_;
+  // Hooks run after a leaf's gradient is accumulated into .grad (once per
+  // backward however often the graph used the leaf); the accumulators are
+  // held so that the hooks stay attached.
+  std::vector<std::shared_ptr<torch::autograd::Node>> accumulators_;
+  std::vector<uintptr_t> hook_keys_;
   // This step:
   bool armed_ = false;
-  std::vector<char> ready_;       // per parameter: its gradient is in flats_
+  std::vector<char> ready_;       // per parameter: its gradient is in its bucket (or came late)
+  std::vector<char> had_grad_;    // per parameter: .grad was defined at begin_step (the caller's state)
   // Per parameter: no gradient in the last step, so its bucket does not
   // wait for one (a graph that skips a layer would otherwise hold back every
-  // later bucket); one that comes after its bucket started marks it late,
-  // and late buckets are summed again from .grad.
+  // later bucket); its .grad is detached from the bucket for the step, so a
+  // gradient that comes after its bucket started lands beside it (late) and
+  // is summed in a second round.
   std::vector<char> assumed_absent_;
+  std::vector<char> late_param_;  // per parameter
   std::vector<char> late_;        // per bucket
   std::vector<size_t> missing_;   // per bucket: gradients still to come
   size_t next_bucket_ = 0;        // buckets start strictly in order
   std::vector<std::unique_ptr<PendingReduction>> pending_;
   int64_t started_during_backward_ = 0;
+  int64_t gradients_copied_ = 0;
 };
 
 // Overwrites every parameter and buffer of `module` with rank `root`'s, so

@@ -131,6 +131,59 @@ TEST(GradientReducer, BucketsStartedDuringBackwardSumLikeAfterBackward) {
   }
 }
 
+// .grad is a view into the bucket: once attached, backward accumulates into
+// it and the sums stay there, with nothing copied in either direction,
+// whether the caller zeroes gradients in place (LibTorch 1.13's
+// Optimizer::zero_grad) or sets them to none before begin_step (2.x's
+// default).  A caller who drops .grad after begin_step gets each gradient
+// copied in once.
+TEST(GradientReducer, GradientsAreBucketViewsThatBackwardFillsInPlace) {
+  auto t = world();
+  const int r = t->rank();
+  torch::manual_seed(5);
+  torch::nn::Sequential net(torch::nn::Linear(5, 7), torch::nn::Linear(7, 3));
+  torch::nn::Sequential twin(torch::nn::Linear(5, 7), torch::nn::Linear(7, 3));  // local gradients, no reducer
+  for (size_t k = 0; k < net->parameters().size(); ++k) {
+    torch::NoGradGuard no_grad;
+    twin->parameters()[k].copy_(net->parameters()[k]);
+  }
+  enum Zeroing { kInPlace, kNoneBeforeBeginStep, kNoneAfterBeginStep };
+  const std::vector<Zeroing> steps = {kInPlace, kInPlace, kInPlace, kNoneBeforeBeginStep, kNoneAfterBeginStep, kInPlace};
+  auto zero = [](torch::nn::Sequential& m, bool to_none) {
+    for (auto& p : m->parameters()) {
+      if (to_none) {
+        p.mutable_grad() = torch::Tensor();
+      } else if (p.grad().defined()) {
+        p.mutable_grad().zero_();
+      }
+    }
+  };
+  for (const bool overlap : {false, true}) {
+    comm::GradientReducer reducer(net->parameters(), t, /*bucket_mb=*/25.0, overlap);
+    std::vector<const void*> first_views;
+    for (size_t step = 0; step < steps.size(); ++step) {
+      zero(twin, true);
+      zero(net, steps[step] == kNoneBeforeBeginStep);
+      auto x = torch::linspace(-1.0, 1.0, 20).view({4, 5}) * (1.0 + r) + static_cast<double>(step);
+      twin->forward(x).pow(2).sum().backward();
+      reducer.begin_step();
+      if (steps[step] == kNoneAfterBeginStep) zero(net, true);
+      net->forward(x).pow(2).sum().backward();
+      reducer.all_reduce_gradients();
+      const auto params = net->parameters();
+      for (size_t k = 0; k < params.size(); ++k) {
+        auto all = t->all_gather(twin->parameters()[k].grad().unsqueeze(0));
+        EXPECT_TRUE(torch::allclose(params[k].grad(), all[0][0] + all[1][0], 1e-6, 1e-7))
+            << "parameter " << k << " step " << step << " overlap " << overlap;
+        if (step == 0) first_views.push_back(params[k].grad().data_ptr());
+        EXPECT_EQ(params[k].grad().data_ptr(), first_views[k]) << "the same bucket view every step";
+      }
+      EXPECT_EQ(reducer.gradients_copied(), steps[step] == kNoneAfterBeginStep ? static_cast<int64_t>(params.size()) : 0)
+          << "step " << step << " overlap " << overlap;
+    }
+  }
+}
+
 // The equivalence: losses and updated weights of 2 ranks on halves
 // of one global batch equal one process on the batch (<= 1e-5 relative).
 TEST(DataParallel, TwoRanksEqualOneProcessOnTheGlobalBatch) {
