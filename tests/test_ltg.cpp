@@ -1,8 +1,10 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <vector>
 
 #include "trainer/augment/ltg.h"
 #include "trainer/augment/ltg_preview.h"
@@ -191,6 +193,47 @@ TEST(Ltg, DrawStatisticsMatchTheAlgorithm) {
   const double mean = sum_f / n_f;
   EXPECT_NEAR(mean, 0.5, 0.01);
   EXPECT_NEAR(sum_f2 / n_f - mean * mean, 0.125, 0.01);
+}
+
+// Beta(1/2, 1/2) is drawn as sin^2(pi U / 2); its CDF is (2 / pi) asin(sqrt x).
+TEST(Ltg, BetaHalfFactorsFollowTheArcsineLaw) {
+  LtgOptions options;
+  options.probability = 1.0;
+  std::vector<double> f;
+  for (int i = 0; i < 2000; ++i) {
+    for (const auto& r : plan_ltg(options, mix_seed(5, i), 3, 128, 64).rectangles) {
+      for (int c = 0; c < 3; ++c) f.push_back(r.fraction[c]);
+    }
+  }
+  ASSERT_GT(f.size(), 50000u);
+  for (double x : {0.01, 0.1, 0.25, 0.5, 0.75, 0.9, 0.99}) {
+    const double below = static_cast<double>(std::count_if(f.begin(), f.end(), [x](double v) { return v <= x; }));
+    // Kolmogorov-Smirnov at 1e-3 for n > 50000: 1.95 / sqrt(n) < 0.009.
+    EXPECT_NEAR(below / f.size(), 2.0 / std::acos(-1.0) * std::asin(std::sqrt(x)), 0.009) << x;
+  }
+}
+
+// Other shapes go through two gamma draws: Beta(2, 5) has mean 2/7 and
+// variance ab / ((a+b)^2 (a+b+1)) = 10/392.
+TEST(Ltg, GeneralBetaFactorsHaveTheirMoments) {
+  LtgOptions options;
+  options.probability = 1.0;
+  options.beta_a = 2.0;
+  options.beta_b = 5.0;
+  double sum = 0, sum2 = 0;
+  int64_t n = 0;
+  for (int i = 0; i < 2000; ++i) {
+    for (const auto& r : plan_ltg(options, mix_seed(6, i), 3, 128, 64).rectangles) {
+      for (int c = 0; c < 3; ++c) {
+        sum += r.fraction[c];
+        sum2 += r.fraction[c] * r.fraction[c];
+        ++n;
+      }
+    }
+  }
+  const double mean = sum / n;
+  EXPECT_NEAR(mean, 2.0 / 7.0, 0.005);
+  EXPECT_NEAR(sum2 / n - mean * mean, 10.0 / 392.0, 0.002);
 }
 
 TEST(Ltg, ConstantAndUniformFactors) {

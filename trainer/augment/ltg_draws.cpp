@@ -4,6 +4,10 @@
 
 namespace rfm::augment {
 
+namespace {
+constexpr double kHalfPi = 1.57079632679489661923;
+}  // namespace
+
 uint64_t mix_seed(uint64_t a, uint64_t b) {
   uint64_t z = a + 0x9e3779b97f4a7c15ULL * (b + 1);
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
@@ -23,6 +27,14 @@ double LtgDrawStream::fraction() {
       return uniform();
     case FactorDistribution::kBeta:
       break;
+  }
+  if (options_.beta_a == 0.5 && options_.beta_b == 0.5) {
+    // The paper's Beta(1/2, 1/2) is the arcsine law, X = sin^2(pi U / 2):
+    // one draw and a sine, where the gamma route below costs two
+    // rejection-sampled gammas (PERFORMANCE.md section 1), and the
+    // result no longer depends on the standard library's gamma_distribution.
+    const double s = std::sin(kHalfPi * uniform());
+    return s * s;
   }
   // Beta(a, b) as X / (X + Y) with X ~ Gamma(a), Y ~ Gamma(b).
   std::gamma_distribution<double> ga(options_.beta_a, 1.0), gb(options_.beta_b, 1.0);
