@@ -51,6 +51,45 @@ TEST(Ltg, BatchedEqualsReferenceBitForBit) {
   EXPECT_LT(touched, 24);
 }
 
+// The CPU path's stopping rule takes min(M) over the cells that earlier
+// rectangles cut out of the new one instead of over stored pixels.  Small
+// images make rectangles overlap in many ways (edges shared, nested, one
+// inside another); the number of rectangles each image gets, which that rule
+// decides, and the pixels must match the reference at every t_min.
+TEST(Ltg, CpuStoppingRuleMatchesReferenceOnOverlappingRectangles) {
+  const auto images = random_images(160, 12, 8, 41);
+  const auto seeds = seeds_for(160, 43);
+  for (double t_min : {0.005, 0.02, 0.1, 0.3}) {
+    LtgOptions options;
+    options.probability = 1.0;
+    options.t_min = t_min;
+    const auto cpu = ltg_batched_cpu(images, options, seeds);
+    int overlapping_stops = 0, several = 0;
+    for (int64_t b = 0; b < 160; ++b) {
+      const auto ref = ltg_reference(images[b], options, seeds[b]);
+      ASSERT_EQ(static_cast<int>(ref.rectangles.size()), cpu.rectangles_used[b]) << "t_min " << t_min << ", image " << b;
+      EXPECT_TRUE(torch::equal(ref.image, cpu.images[b])) << "t_min " << t_min << ", image " << b;
+      const auto& rects = cpu.plans[b].rectangles;
+      several += rects.size() > 1;
+      if (rects.size() > 1) {
+        const auto& last = rects.back();
+        for (size_t j = 0; j + 1 < rects.size(); ++j) {
+          const auto& q = rects[j];
+          if (q.x < last.x + last.width && last.x < q.x + q.width && q.y < last.y + last.height &&
+              last.y < q.y + q.height) {
+            ++overlapping_stops;
+            break;
+          }
+        }
+      }
+    }
+    // The cases that exercise the cells: many images end on a rectangle
+    // that overlaps earlier ones.
+    EXPECT_GT(several, 40) << t_min;
+    EXPECT_GT(overlapping_stops, 20) << t_min;
+  }
+}
+
 // The CPU path (per image, checking t_min inside the rectangle) and the
 // tensor path (the CUDA rounds) against the reference, with several intra-op
 // threads splitting the batch, on several option sets: the default Beta, a
