@@ -1,5 +1,6 @@
 #include "loader/train_transform.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "dataset/seeded_random.h"
@@ -38,22 +39,41 @@ void write_transformed_chw(const data::ImageU8& image, const TrainTransformOptio
   const auto d = draw_train_transform(options, seed);
   const int pad = options.pad, h = image.height, w = image.width;
   const size_t plane = static_cast<size_t>(h) * w;
-  std::memset(chw, 0, 3 * plane);
-  // The output columns whose source column lies inside the image.
-  const int x_begin = std::max(0, pad - d.offset_x), x_end = std::min(w, w + pad - d.offset_x);
+  // The output columns whose source column lies inside the image; the rest
+  // of each row is the padding.  Only the padding is zeroed: a memset of
+  // the whole output first was a second write pass over every image.
+  const int x_begin = std::min(w, std::max(0, pad - d.offset_x));
+  const int x_end = std::max(x_begin, std::min(w, w + pad - d.offset_x));
   for (int y = 0; y < h; ++y) {
-    const int sy = y + d.offset_y - pad;
-    if (sy < 0 || sy >= h) continue;
-    const uint8_t* row = image.at(sy, 0);
     uint8_t* r = chw + static_cast<size_t>(y) * w;
     uint8_t* g = r + plane;
     uint8_t* b = g + plane;
-    for (int x = x_begin; x < x_end; ++x) {
-      const int px = x + d.offset_x - pad;
-      const uint8_t* p = row + 3 * (d.flip ? w - 1 - px : px);
-      r[x] = p[0];
-      g[x] = p[1];
-      b[x] = p[2];
+    const int sy = y + d.offset_y - pad;
+    if (sy < 0 || sy >= h) {
+      for (uint8_t* p : {r, g, b}) std::memset(p, 0, static_cast<size_t>(w));
+      continue;
+    }
+    for (uint8_t* p : {r, g, b}) {
+      std::memset(p, 0, static_cast<size_t>(x_begin));
+      std::memset(p + x_end, 0, static_cast<size_t>(w - x_end));
+    }
+    const uint8_t* row = image.at(sy, 0);
+    const int shift = d.offset_x - pad;  // px = x + shift
+    if (d.flip) {
+      const int mirror = w - 1 - shift;  // source column = mirror - x
+      for (int x = x_begin; x < x_end; ++x) {
+        const uint8_t* p = row + 3 * (mirror - x);
+        r[x] = p[0];
+        g[x] = p[1];
+        b[x] = p[2];
+      }
+    } else {
+      for (int x = x_begin; x < x_end; ++x) {
+        const uint8_t* p = row + 3 * (x + shift);
+        r[x] = p[0];
+        g[x] = p[1];
+        b[x] = p[2];
+      }
     }
   }
 }
