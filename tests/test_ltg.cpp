@@ -51,11 +51,13 @@ TEST(Ltg, BatchedEqualsReferenceBitForBit) {
   EXPECT_LT(touched, 24);
 }
 
-// The CPU path's stopping rule takes min(M) over the cells that earlier
-// rectangles cut out of the new one instead of over stored pixels.  Small
-// images make rectangles overlap in many ways (edges shared, nested, one
-// inside another); the number of rectangles each image gets, which that rule
-// decides, and the pixels must match the reference at every t_min.
+// The CPU path's stopping rule looks at M only inside the rectangle just
+// written, and any other way of finding min(M) (such as over the cells the
+// earlier rectangles cut out of the new one, tried in docs/PERFORMANCE.md)
+// must give the same decisions.  Small images make rectangles overlap in
+// many ways (edges shared, nested, one inside another); the number of
+// rectangles each image gets, which that rule decides, and the pixels must
+// match the reference at every t_min.
 TEST(Ltg, CpuStoppingRuleMatchesReferenceOnOverlappingRectangles) {
   const auto images = random_images(160, 12, 8, 41);
   const auto seeds = seeds_for(160, 43);
