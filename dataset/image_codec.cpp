@@ -30,24 +30,34 @@ bool is_png(const std::vector<uint8_t>& b) {
   return b.size() >= 8 && std::memcmp(b.data(), sig, 8) == 0;
 }
 
-ImageU8 decode_jpeg(const std::vector<uint8_t>& bytes, const std::string& name) {
-  TjHandle tj(tjInitDecompress());
+// One decompressor per thread: creating one allocates and initialises
+// libjpeg's state, which for a 288x144 image costs about as much as the
+// header parse.
+tjhandle thread_decompressor() {
+  thread_local TjHandle tj(tjInitDecompress());
   if (!tj.handle) throw std::runtime_error("libjpeg-turbo: cannot create a decompressor");
+  return tj.handle;
+}
+
+void decode_jpeg_into(const std::vector<uint8_t>& bytes, const std::string& name, ImageU8& img) {
+  tjhandle tj = thread_decompressor();
   int width = 0, height = 0, subsamp = 0, colourspace = 0;
   auto* data = const_cast<unsigned char*>(bytes.data());
-  if (tjDecompressHeader3(tj.handle, data, bytes.size(), &width, &height, &subsamp, &colourspace) != 0) {
-    throw ImageFileError(name + ": corrupt JPEG: " + tjGetErrorStr2(tj.handle));
+  if (tjDecompressHeader3(tj, data, bytes.size(), &width, &height, &subsamp, &colourspace) != 0) {
+    throw ImageFileError(name + ": corrupt JPEG: " + tjGetErrorStr2(tj));
   }
   if (width <= 0 || height <= 0 || width > 65535 || height > 65535) {
     throw ImageFileError(name + ": corrupt JPEG: size " + std::to_string(width) + "x" + std::to_string(height));
   }
-  ImageU8 img(height, width, 3);
+  img.height = height;
+  img.width = width;
+  img.channels = 3;
+  img.pixels.resize(static_cast<size_t>(height) * width * 3);
   // STOPONWARNING: a truncated file is an error, not an image with a grey tail.
-  if (tjDecompress2(tj.handle, data, bytes.size(), img.pixels.data(), width, 0, height, TJPF_RGB,
-                    TJFLAG_STOPONWARNING) != 0) {
-    throw ImageFileError(name + ": corrupt JPEG: " + tjGetErrorStr2(tj.handle));
+  if (tjDecompress2(tj, data, bytes.size(), img.pixels.data(), width, 0, height, TJPF_RGB, TJFLAG_STOPONWARNING) !=
+      0) {
+    throw ImageFileError(name + ": corrupt JPEG: " + tjGetErrorStr2(tj));
   }
-  return img;
 }
 
 ImageU8 decode_png(const std::vector<uint8_t>& bytes, const std::string& name) {
@@ -79,23 +89,54 @@ std::string lower_extension(const std::string& path) {
 
 }  // namespace
 
-std::vector<uint8_t> read_file_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
+namespace {
+
+// The whole file in one read, into `bytes` (resized to its length).
+void read_file_bytes_into(const std::string& path, std::vector<uint8_t>& bytes) {
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in) throw ImageFileError(path + ": cannot open (" + std::strerror(errno) + ")");
-  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) throw ImageFileError(path + ": read error");
+  const std::streamoff size = in.tellg();
+  if (size < 0) throw ImageFileError(path + ": cannot tell its size");
+  bytes.resize(static_cast<size_t>(size));
+  in.seekg(0);
+  if (size > 0 && !in.read(reinterpret_cast<char*>(bytes.data()), size)) throw ImageFileError(path + ": read error");
+}
+
+}  // namespace
+
+std::vector<uint8_t> read_file_bytes(const std::string& path) {
+  std::vector<uint8_t> bytes;
+  read_file_bytes_into(path, bytes);
   return bytes;
 }
 
-ImageU8 decode_image(const std::vector<uint8_t>& bytes, const std::string& name) {
+void decode_image_into(const std::vector<uint8_t>& bytes, const std::string& name, ImageU8& image) {
   if (bytes.empty()) throw ImageFileError(name + ": empty file");
-  if (is_jpeg(bytes)) return decode_jpeg(bytes, name);
-  if (is_png(bytes)) return decode_png(bytes, name);
-  if (looks_like_bmp(bytes)) return decode_bmp(bytes, name);
+  if (is_jpeg(bytes)) return decode_jpeg_into(bytes, name, image);
+  if (is_png(bytes)) {
+    image = decode_png(bytes, name);
+    return;
+  }
+  if (looks_like_bmp(bytes)) {
+    image = decode_bmp(bytes, name);
+    return;
+  }
   throw ImageFileError(name + ": not a JPEG, PNG or BMP image");
 }
 
+ImageU8 decode_image(const std::vector<uint8_t>& bytes, const std::string& name) {
+  ImageU8 image;
+  decode_image_into(bytes, name, image);
+  return image;
+}
+
 ImageU8 read_image_file(const std::string& path) { return decode_image(read_file_bytes(path), path); }
+
+void read_image_file_into(const std::string& path, ImageU8& image) {
+  thread_local std::vector<uint8_t> bytes;
+  read_file_bytes_into(path, bytes);
+  decode_image_into(bytes, path, image);
+}
 
 std::vector<uint8_t> encode_jpeg(const ImageU8& image, int quality) {
   TjHandle tj(tjInitCompress());

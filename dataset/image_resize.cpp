@@ -1,7 +1,10 @@
 #include "dataset/image_resize.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
+#include <cstring>
+#include <memory>
 #include <stdexcept>
 #include <vector>
 
@@ -10,7 +13,8 @@ namespace {
 
 // For each output index, the first input index and normalised weights of
 // the triangle filter centred on it (support 1, widened by the scale when
-// shrinking).
+// shrinking).  Weights past an output's count are zero, so a loop may run
+// all max_taps of them and add nothing.
 struct Taps {
   std::vector<int> first;
   std::vector<int> count;
@@ -18,7 +22,7 @@ struct Taps {
   int max_taps = 0;
 };
 
-Taps taps(int in_size, int out_size) {
+Taps compute_taps(int in_size, int out_size) {
   const double scale = static_cast<double>(in_size) / out_size;
   const double support = scale > 1.0 ? scale : 1.0;
   const double inv = 1.0 / support;
@@ -27,12 +31,13 @@ Taps taps(int in_size, int out_size) {
   t.first.resize(out_size);
   t.count.resize(out_size);
   t.weights.assign(static_cast<size_t>(out_size) * t.max_taps, 0.f);
+  std::vector<double> w;
   for (int o = 0; o < out_size; ++o) {
     const double centre = (o + 0.5) * scale;
     const int lo = std::max(0, static_cast<int>(centre - support + 0.5));
     const int hi = std::min(in_size, static_cast<int>(centre + support + 0.5));
     double total = 0.0;
-    std::vector<double> w;
+    w.clear();
     for (int i = lo; i < hi; ++i) {
       const double d = std::abs((i + 0.5 - centre) * inv);
       w.push_back(d < 1.0 ? 1.0 - d : 0.0);
@@ -47,32 +52,96 @@ Taps taps(int in_size, int out_size) {
   return t;
 }
 
-// Rounds half away from zero and clamps to [0, 255]: std::lround's result
-// for every float the filters produce, without the libm call (a fifth of
-// the loader's time).  The sum in double is exact for these magnitudes, so
-// truncating it is floor(x + 0.5) for x >= 0; negatives end at 0 either way.
-inline uint8_t to_u8(float x) {
-  return static_cast<uint8_t>(std::clamp(static_cast<int>(static_cast<double>(x) + 0.5), 0, 255));
+// A dataset has a handful of image sizes and one target, so each thread
+// keeps the filters it last built instead of rebuilding two per image.
+std::shared_ptr<const Taps> taps(int in_size, int out_size) {
+  struct Entry {
+    int in = 0, out = 0;
+    std::shared_ptr<const Taps> taps;
+  };
+  thread_local std::array<Entry, 8> cache;
+  thread_local size_t next = 0;
+  for (const auto& e : cache) {
+    if (e.taps && e.in == in_size && e.out == out_size) return e.taps;
+  }
+  auto t = std::make_shared<const Taps>(compute_taps(in_size, out_size));
+  cache[next] = Entry{in_size, out_size, t};
+  next = (next + 1) % cache.size();
+  return t;
 }
 
-// Each accumulation below adds w[k] * p in increasing k, from 0, in float,
-// exactly as the textbook two-pass loop does: the result is bit-identical
-// to it (tests/test_image_codec.cpp keeps that loop as the reference).
+// Every sum below adds w[k] * p in increasing k, from 0, in float, exactly
+// as the textbook two-pass loop does, and the file is built without FMA
+// contraction: the result is bit-identical to that loop
+// (tests/test_image_codec.cpp keeps it as the reference).  Where a loop
+// runs past an output's count of taps it adds w = 0 times a finite pixel,
+// which is +0 and leaves the sum as it was.
+
+// The input row in float, followed by zeros for the taps past its end.
+const float* float_line(const uint8_t* src, int floats, int padding, std::vector<float>& line) {
+  line.resize(static_cast<size_t>(floats + padding));
+  float* l = line.data();
+#pragma omp simd
+  for (int i = 0; i < floats; ++i) l[i] = src[i];
+  std::fill(l + floats, l + floats + padding, 0.f);
+  return l;
+}
+
+// The rows pass writes planes: channel ch of resized column x (in [c0, c1))
+// for input row y (in [r0, r1)) goes to
+//   rows[ch * plane + (y - r0) * (c1 - c0) + (x - c0)],  plane = (r1 - r0) * (c1 - c0),
+// so that the columns pass and the final rounding run over contiguous floats.
 template <int C>
-void resize_rows(const ImageU8& image, const Taps& tx, int width, float* rows) {
-  std::vector<float> line(static_cast<size_t>(image.width) * C);
-  for (int y = 0; y < image.height; ++y) {
-    const uint8_t* src = image.at(y, 0);
-    for (size_t i = 0; i < line.size(); ++i) line[i] = src[i];
-    float* out = rows + static_cast<size_t>(y) * width * C;
-    for (int x = 0; x < width; ++x) {
+void resize_rows(const ImageU8& image, const Taps& tx, int c0, int c1, int r0, int r1, float* rows) {
+  thread_local std::vector<float> line;
+  const size_t n = static_cast<size_t>(c1 - c0), plane = n * static_cast<size_t>(r1 - r0);
+  for (int y = r0; y < r1; ++y) {
+    const float* l = float_line(image.at(y, 0), image.width * C, 0, line);
+    float* out = rows + static_cast<size_t>(y - r0) * n;
+    for (int x = c0; x < c1; ++x) {
       const float* w = &tx.weights[static_cast<size_t>(x) * tx.max_taps];
-      const float* p = &line[static_cast<size_t>(tx.first[x]) * C];
+      const float* p = l + static_cast<size_t>(tx.first[x]) * C;
       float acc[C] = {};
       for (int k = 0; k < tx.count[x]; ++k) {
         for (int ch = 0; ch < C; ++ch) acc[ch] += w[k] * p[k * C + ch];
       }
-      for (int ch = 0; ch < C; ++ch) out[x * C + ch] = acc[ch];
+      for (int ch = 0; ch < C; ++ch) out[ch * plane + static_cast<size_t>(x - c0)] = acc[ch];
+    }
+  }
+}
+
+// Rows pass for RGB, the loader's case: a pixel's three channels ride in
+// one 4-float vector (the fourth lane is the next pixel's red, computed and
+// dropped), and every output runs all max_taps taps, so the loop has no
+// data-dependent trip count.  KT is the tap count when known at compile
+// time (3 for any enlargement), else 0.
+using Float4 = float __attribute__((vector_size(16)));
+inline Float4 load4(const float* p) {
+  Float4 v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+template <int KT>
+void resize_rows_rgb(const ImageU8& image, const Taps& tx, int c0, int c1, int r0, int r1, float* rows) {
+  thread_local std::vector<float> line;
+  const int taps_run = KT > 0 ? KT : tx.max_taps;
+  const size_t n = static_cast<size_t>(c1 - c0), plane = n * static_cast<size_t>(r1 - r0);
+  for (int y = r0; y < r1; ++y) {
+    // first[x] + taps_run <= width + taps_run pixels, plus the fourth lane.
+    const float* l = float_line(image.at(y, 0), image.width * 3, taps_run * 3 + 1, line);
+    float* red = rows + static_cast<size_t>(y - r0) * n;
+    float* green = red + plane;
+    float* blue = green + plane;
+    for (int x = c0; x < c1; ++x) {
+      const float* w = &tx.weights[static_cast<size_t>(x) * tx.max_taps];
+      const float* p = l + static_cast<size_t>(tx.first[x]) * 3;
+      Float4 acc = Float4{w[0], w[0], w[0], w[0]} * load4(p);
+      for (int k = 1; k < taps_run; ++k) acc += Float4{w[k], w[k], w[k], w[k]} * load4(p + 3 * k);
+      const size_t i = static_cast<size_t>(x - c0);
+      red[i] = acc[0];
+      green[i] = acc[1];
+      blue[i] = acc[2];
     }
   }
 }
@@ -80,24 +149,77 @@ void resize_rows(const ImageU8& image, const Taps& tx, int width, float* rows) {
 // Cloned for AVX2 where the CPU has it (chosen at load time); no FMA, so the
 // sums round as in the baseline build.
 #if defined(__x86_64__) && defined(__GNUC__)
-__attribute__((target_clones("avx2", "default")))
+#define RFM_AVX2_CLONE __attribute__((target_clones("avx2", "default")))
+#else
+#define RFM_AVX2_CLONE
 #endif
-void resize_columns(const float* rows, const Taps& ty, int height, int row_floats, uint8_t* out) {
-  std::vector<float> acc(static_cast<size_t>(row_floats));
-  for (int y = 0; y < height; ++y) {
-    std::fill(acc.begin(), acc.end(), 0.f);
-    const float* w = &ty.weights[static_cast<size_t>(y) * ty.max_taps];
-    for (int k = 0; k < ty.count[y]; ++k) {
-      const float wk = w[k];
-      const float* src = rows + static_cast<size_t>(ty.first[y] + k) * row_floats;
-      float* a = acc.data();
+
+// One output row of one plane in the columns pass: acc[j] = sum_k w[k] * rows[k][j].
+RFM_AVX2_CLONE void column_sums(const float* rows, size_t n, const float* w, int count, float* acc) {
+  std::fill(acc, acc + n, 0.f);
+  for (int k = 0; k < count; ++k) {
+    const float wk = w[k];
+    const float* src = rows + static_cast<size_t>(k) * n;
 #pragma omp simd
-      for (int j = 0; j < row_floats; ++j) a[j] += wk * src[j];
-    }
-    uint8_t* o = out + static_cast<size_t>(y) * row_floats;
-#pragma omp simd
-    for (int j = 0; j < row_floats; ++j) o[j] = to_u8(acc[j]);
+    for (size_t j = 0; j < n; ++j) acc[j] += wk * src[j];
   }
+}
+
+RFM_AVX2_CLONE void store_row(const float* acc, int n, bool mirror, uint8_t* out) {
+  if (mirror) {
+    // out points at the column of acc[0]; the row runs leftwards.
+#pragma omp simd
+    for (int i = 0; i < n; ++i) *(out - i) = round_to_u8(acc[i]);
+  } else {
+#pragma omp simd
+    for (int i = 0; i < n; ++i) out[i] = round_to_u8(acc[i]);
+  }
+}
+
+// Resizes the window [y0, y1) x [x0, x1) of the height x width result and
+// hands each output row's float sums to `sink(y, acc)`, channel ch's at
+// acc + ch * (x1 - x0).
+template <class Sink>
+void resize_window(const ImageU8& image, int height, int width, int y0, int y1, int x0, int x1, Sink&& sink) {
+  if (y0 >= y1 || x0 >= x1) return;
+  const int c = image.channels;
+  const auto tx = taps(image.width, width);
+  const auto ty = taps(image.height, height);
+  // The input rows that the window's output rows read.
+  const int r0 = ty->first[static_cast<size_t>(y0)];
+  int r1 = r0;
+  for (int y = y0; y < y1; ++y) r1 = std::max(r1, ty->first[static_cast<size_t>(y)] + ty->count[static_cast<size_t>(y)]);
+  const size_t n = static_cast<size_t>(x1 - x0), plane = n * static_cast<size_t>(r1 - r0);
+  thread_local std::vector<float> rows, acc;
+  rows.resize(plane * c);
+  acc.resize(n * c);
+  switch (c) {
+    case 1: resize_rows<1>(image, *tx, x0, x1, r0, r1, rows.data()); break;
+    case 2: resize_rows<2>(image, *tx, x0, x1, r0, r1, rows.data()); break;
+    case 3:
+      if (tx->max_taps == 3) {
+        resize_rows_rgb<3>(image, *tx, x0, x1, r0, r1, rows.data());
+      } else {
+        resize_rows_rgb<0>(image, *tx, x0, x1, r0, r1, rows.data());
+      }
+      break;
+    default: resize_rows<4>(image, *tx, x0, x1, r0, r1, rows.data()); break;
+  }
+  for (int y = y0; y < y1; ++y) {
+    const size_t row = static_cast<size_t>(y);
+    const float* w = &ty->weights[row * static_cast<size_t>(ty->max_taps)];
+    const size_t first = static_cast<size_t>(ty->first[row] - r0) * n;
+    for (int ch = 0; ch < c; ++ch) {
+      column_sums(rows.data() + ch * plane + first, n, w, ty->count[row], acc.data() + ch * n);
+    }
+    sink(y, acc.data());
+  }
+}
+
+void check_target(const ImageU8& image, int height, int width, const char* who) {
+  if (height <= 0 || width <= 0) throw std::invalid_argument(std::string(who) + ": empty target size");
+  if (image.channels < 1 || image.channels > 4) throw std::invalid_argument(std::string(who) + ": 1 to 4 channels");
+  if (image.height <= 0 || image.width <= 0) throw std::invalid_argument(std::string(who) + ": empty image");
 }
 
 }  // namespace
@@ -105,20 +227,36 @@ void resize_columns(const float* rows, const Taps& ty, int height, int row_float
 ImageU8 resize_bilinear(const ImageU8& image, int height, int width) {
   if (height <= 0 || width <= 0) throw std::invalid_argument("resize_bilinear: empty target size");
   if (image.height == height && image.width == width) return image;
+  check_target(image, height, width, "resize_bilinear");
   const int c = image.channels;
-  if (c < 1 || c > 4) throw std::invalid_argument("resize_bilinear: 1 to 4 channels");
-  const Taps tx = taps(image.width, width), ty = taps(image.height, height);
-  // Rows first: [in_h, width, c] in float.
-  std::vector<float> rows(static_cast<size_t>(image.height) * width * c);
-  switch (c) {
-    case 1: resize_rows<1>(image, tx, width, rows.data()); break;
-    case 2: resize_rows<2>(image, tx, width, rows.data()); break;
-    case 3: resize_rows<3>(image, tx, width, rows.data()); break;
-    default: resize_rows<4>(image, tx, width, rows.data()); break;
-  }
   ImageU8 out(height, width, c);
-  resize_columns(rows.data(), ty, height, width * c, out.pixels.data());
+  resize_window(image, height, width, 0, height, 0, width, [&](int y, const float* acc) {
+    uint8_t* o = out.at(y, 0);
+    for (int ch = 0; ch < c; ++ch) {
+      const float* a = acc + static_cast<size_t>(ch) * width;
+      for (int x = 0; x < width; ++x) o[x * c + ch] = round_to_u8(a[x]);
+    }
+  });
   return out;
+}
+
+void resize_bilinear_into_planes(const ImageU8& image, int height, int width, const PlanarWindow& window,
+                                 uint8_t* planes) {
+  check_target(image, height, width, "resize_bilinear_into_planes");
+  const auto& w = window;
+  if (w.row_begin < 0 || w.row_end > height || w.col_begin < 0 || w.col_end > width) {
+    throw std::invalid_argument("resize_bilinear_into_planes: window outside the " + std::to_string(height) + "x" +
+                                std::to_string(width) + " result");
+  }
+  const int n = w.col_end - w.col_begin;
+  const ptrdiff_t first_column = w.mirror ? w.col_origin - w.col_begin : w.col_origin + w.col_begin;
+  resize_window(image, height, width, w.row_begin, w.row_end, w.col_begin, w.col_end, [&](int y, const float* acc) {
+    uint8_t* row = planes + static_cast<ptrdiff_t>(y + w.row_shift) * static_cast<ptrdiff_t>(w.row_stride);
+    for (int ch = 0; ch < image.channels; ++ch) {
+      store_row(acc + static_cast<size_t>(ch) * n, n, w.mirror,
+                row + static_cast<ptrdiff_t>(ch) * static_cast<ptrdiff_t>(w.plane_stride) + first_column);
+    }
+  });
 }
 
 }  // namespace rfm::data

@@ -94,20 +94,17 @@ TrainBatch DistributedBatchLoader::assemble(int64_t step) const {
   auto* labels = batch.labels.data_ptr<int64_t>();
   auto* modality = batch.modality.data_ptr<int64_t>();
   auto* global_rows = batch.global_rows.data_ptr<int64_t>();
+  const int h = store_->height(), w = store_->width();
+  batch.images = options_.pin_memory
+                     ? torch::empty({n, 3, h, w}, torch::TensorOptions().dtype(torch::kUInt8).pinned_memory(true))
+                     : buffers_->uint8_tensor({n, 3, h, w});
+  const int64_t size = 3 * static_cast<int64_t>(h) * w;
   for (int64_t i = 0; i < n; ++i) {
     const auto& s = rows[static_cast<size_t>(i)];
-    const auto image = store_->load(s.image);
-    if (!batch.images.defined()) {
-      batch.images = options_.pin_memory
-                         ? torch::empty({n, 3, image.height, image.width},
-                                        torch::TensorOptions().dtype(torch::kUInt8).pinned_memory(true))
-                         : buffers_->uint8_tensor({n, 3, image.height, image.width});
-    }
-    const int64_t size = 3 * static_cast<int64_t>(image.height) * image.width;
-    write_transformed_chw(image, options_.transform,
-                          data::mix64(data::mix64(data::mix64(options_.seed, 0xA06), static_cast<uint64_t>(step)),
-                                      static_cast<uint64_t>(s.global_row)),
-                          batch.images.data_ptr<uint8_t>() + i * size);
+    store_->write_transformed(s.image, options_.transform,
+                              data::mix64(data::mix64(data::mix64(options_.seed, 0xA06), static_cast<uint64_t>(step)),
+                                          static_cast<uint64_t>(s.global_row)),
+                              batch.images.data_ptr<uint8_t>() + i * size);
     labels[i] = s.label;
     modality[i] = s.modality;
     global_rows[i] = s.global_row;

@@ -8,6 +8,11 @@
 
 namespace rfm::loader {
 
+void ImageStore::write_transformed(int64_t i, const TrainTransformOptions& transform, uint64_t seed,
+                                   uint8_t* chw) const {
+  write_transformed_chw(load(i), transform, seed, chw);
+}
+
 FileImageStore::FileImageStore(const data::TrainingSet& set, std::string root, int height, int width)
     : root_(std::move(root)), height_(height), width_(width) {
   data::DatasetListing l;
@@ -18,6 +23,15 @@ FileImageStore::FileImageStore(const data::TrainingSet& set, std::string root, i
 data::ImageU8 FileImageStore::load(int64_t i) const {
   auto img = data::read_image_file(paths_.at(static_cast<size_t>(i)));
   return data::resize_bilinear(img, height_, width_);
+}
+
+void FileImageStore::write_transformed(int64_t i, const TrainTransformOptions& transform, uint64_t seed,
+                                       uint8_t* chw) const {
+  // Each loader thread decodes into the same buffer, so only a larger
+  // image than any before allocates (and zero-fills) memory.
+  thread_local data::ImageU8 decoded;
+  data::read_image_file_into(paths_.at(static_cast<size_t>(i)), decoded);
+  write_resized_transformed_chw(decoded, height_, width_, transform, seed, chw);
 }
 
 PackImageStore::PackImageStore(const data::TrainingSet& set, std::shared_ptr<const data::PackReader> pack,

@@ -9,6 +9,7 @@
 #include "dataset/image.h"
 #include "dataset/pack_file.h"
 #include "dataset/training_set.h"
+#include "loader/train_transform.h"
 
 namespace rfm::loader {
 
@@ -17,6 +18,12 @@ class ImageStore {
   virtual ~ImageStore() = default;
   // Image `i` of the training set, height x width x 3.  Thread-safe.
   virtual data::ImageU8 load(int64_t i) const = 0;
+  // Image `i` augmented as write_transformed_chw does with `seed`, written
+  // as 3 planes of height() x width().  Thread-safe.
+  virtual void write_transformed(int64_t i, const TrainTransformOptions& transform, uint64_t seed,
+                                 uint8_t* chw) const;
+  virtual int height() const = 0;
+  virtual int width() const = 0;
   virtual std::string describe() const = 0;
 };
 
@@ -24,6 +31,12 @@ class FileImageStore : public ImageStore {
  public:
   FileImageStore(const data::TrainingSet& set, std::string root, int height, int width);
   data::ImageU8 load(int64_t i) const override;
+  // Decodes, then resizes only the pixels the crop keeps, straight into
+  // the planes (bit-identical to load() and write_transformed_chw).
+  void write_transformed(int64_t i, const TrainTransformOptions& transform, uint64_t seed,
+                         uint8_t* chw) const override;
+  int height() const override { return height_; }
+  int width() const override { return width_; }
   std::string describe() const override { return "decoding image files under " + root_; }
 
  private:
@@ -38,6 +51,8 @@ class PackImageStore : public ImageStore {
   // naming the first missing one otherwise).
   PackImageStore(const data::TrainingSet& set, std::shared_ptr<const data::PackReader> pack, bool verify_checksums);
   data::ImageU8 load(int64_t i) const override;
+  int height() const override { return pack_->height(); }
+  int width() const override { return pack_->width(); }
   std::string describe() const override { return "reading the pack " + pack_->path(); }
 
  private:

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cstring>
+#include <stdexcept>
 
+#include "dataset/image_resize.h"
 #include "dataset/seeded_random.h"
 
 namespace rfm::loader {
@@ -34,48 +36,104 @@ data::ImageU8 apply_train_transform(const data::ImageU8& image, const TrainTrans
   return out;
 }
 
+namespace {
+
+// Where a draw's crop window falls on an h x w image: output pixel (y, x)
+// shows source row y + shift_y and column x + shift_x (before the flip).
+// Output rows [y_begin, y_end) and columns [x_begin, x_end) have a source
+// pixel; the rest of the output is the zero padding.
+struct CropGeometry {
+  int shift_y = 0, shift_x = 0;  // source row/column (before the flip) = output + shift
+  int y_begin = 0, y_end = 0;    // output rows with a source row
+  int x_begin = 0, x_end = 0;    // output columns with a source column
+};
+
+CropGeometry crop_geometry(const TrainTransformDraw& d, int pad, int h, int w) {
+  CropGeometry g;
+  g.shift_y = d.offset_y - pad;
+  g.shift_x = d.offset_x - pad;
+  g.y_begin = std::min(h, std::max(0, -g.shift_y));
+  g.y_end = std::max(g.y_begin, std::min(h, h - g.shift_y));
+  g.x_begin = std::min(w, std::max(0, -g.shift_x));
+  g.x_end = std::max(g.x_begin, std::min(w, w - g.shift_x));
+  return g;
+}
+
+// Zeroes only the padding: a memset of the whole output first was a second
+// write pass over every image.
+void zero_padding(const CropGeometry& g, int h, int w, uint8_t* chw) {
+  const size_t plane = static_cast<size_t>(h) * w;
+  for (int c = 0; c < 3; ++c) {
+    uint8_t* p = chw + c * plane;
+    std::memset(p, 0, static_cast<size_t>(g.y_begin) * w);
+    std::memset(p + static_cast<size_t>(g.y_end) * w, 0, static_cast<size_t>(h - g.y_end) * w);
+    for (int y = g.y_begin; y < g.y_end; ++y) {
+      uint8_t* row = p + static_cast<size_t>(y) * w;
+      std::memset(row, 0, static_cast<size_t>(g.x_begin));
+      std::memset(row + g.x_end, 0, static_cast<size_t>(w - g.x_end));
+    }
+  }
+}
+
+}  // namespace
+
 void write_transformed_chw(const data::ImageU8& image, const TrainTransformOptions& options, uint64_t seed,
                            uint8_t* chw) {
   const auto d = draw_train_transform(options, seed);
-  const int pad = options.pad, h = image.height, w = image.width;
+  const int h = image.height, w = image.width;
   const size_t plane = static_cast<size_t>(h) * w;
-  // The output columns whose source column lies inside the image; the rest
-  // of each row is the padding.  Only the padding is zeroed: a memset of
-  // the whole output first was a second write pass over every image.
-  const int x_begin = std::min(w, std::max(0, pad - d.offset_x));
-  const int x_end = std::max(x_begin, std::min(w, w + pad - d.offset_x));
-  for (int y = 0; y < h; ++y) {
+  const auto g = crop_geometry(d, options.pad, h, w);
+  zero_padding(g, h, w, chw);
+  for (int y = g.y_begin; y < g.y_end; ++y) {
     uint8_t* r = chw + static_cast<size_t>(y) * w;
-    uint8_t* g = r + plane;
-    uint8_t* b = g + plane;
-    const int sy = y + d.offset_y - pad;
-    if (sy < 0 || sy >= h) {
-      for (uint8_t* p : {r, g, b}) std::memset(p, 0, static_cast<size_t>(w));
-      continue;
-    }
-    for (uint8_t* p : {r, g, b}) {
-      std::memset(p, 0, static_cast<size_t>(x_begin));
-      std::memset(p + x_end, 0, static_cast<size_t>(w - x_end));
-    }
-    const uint8_t* row = image.at(sy, 0);
-    const int shift = d.offset_x - pad;  // px = x + shift
+    uint8_t* gr = r + plane;
+    uint8_t* b = gr + plane;
+    const uint8_t* row = image.at(y + g.shift_y, 0);
     if (d.flip) {
-      const int mirror = w - 1 - shift;  // source column = mirror - x
-      for (int x = x_begin; x < x_end; ++x) {
+      const int mirror = w - 1 - g.shift_x;  // source column = mirror - x
+      for (int x = g.x_begin; x < g.x_end; ++x) {
         const uint8_t* p = row + 3 * (mirror - x);
         r[x] = p[0];
-        g[x] = p[1];
+        gr[x] = p[1];
         b[x] = p[2];
       }
     } else {
-      for (int x = x_begin; x < x_end; ++x) {
-        const uint8_t* p = row + 3 * (x + shift);
+      for (int x = g.x_begin; x < g.x_end; ++x) {
+        const uint8_t* p = row + 3 * (x + g.shift_x);
         r[x] = p[0];
-        g[x] = p[1];
+        gr[x] = p[1];
         b[x] = p[2];
       }
     }
   }
+}
+
+void write_resized_transformed_chw(const data::ImageU8& source, int height, int width,
+                                   const TrainTransformOptions& options, uint64_t seed, uint8_t* chw) {
+  if (source.channels != 3) throw std::invalid_argument("write_resized_transformed_chw: the image is not RGB");
+  const auto d = draw_train_transform(options, seed);
+  const auto g = crop_geometry(d, options.pad, height, width);
+  zero_padding(g, height, width, chw);
+  if (g.y_begin >= g.y_end || g.x_begin >= g.x_end) return;  // all padding
+  // Output (y, x) shows resized pixel (y + shift_y, px) with px = x + shift_x,
+  // mirrored to width - 1 - px when flipped; inverted for the resize's window.
+  data::PlanarWindow win;
+  win.row_begin = g.y_begin + g.shift_y;
+  win.row_end = g.y_end + g.shift_y;
+  win.row_shift = -g.shift_y;
+  win.mirror = d.flip;
+  if (d.flip) {
+    win.col_origin = width - 1 - g.shift_x;
+    win.col_begin = win.col_origin - (g.x_end - 1);
+    win.col_end = win.col_origin - g.x_begin + 1;
+  } else {
+    win.col_origin = -g.shift_x;
+    win.col_begin = g.x_begin + g.shift_x;
+    win.col_end = g.x_end + g.shift_x;
+  }
+  win.row_stride = static_cast<size_t>(width);
+  win.plane_stride = static_cast<size_t>(height) * width;
+  data::resize_bilinear_into_planes(source, height, width, win, chw);
 }
 
 }  // namespace rfm::loader

@@ -32,4 +32,11 @@ data::ImageU8 apply_train_transform(const data::ImageU8& image, const TrainTrans
 void write_transformed_chw(const data::ImageU8& image, const TrainTransformOptions& options, uint64_t seed,
                            uint8_t* chw);
 
+// data::resize_bilinear of an RGB image to height x width followed by
+// write_transformed_chw, bit for bit, in one pass: the resize computes only
+// the pixels the crop keeps and writes them, mirrored or not, straight into
+// the planes.  What the loader runs on every decoded file.
+void write_resized_transformed_chw(const data::ImageU8& source, int height, int width,
+                                   const TrainTransformOptions& options, uint64_t seed, uint8_t* chw);
+
 }  // namespace rfm::loader

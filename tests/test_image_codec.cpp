@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstring>
@@ -201,6 +202,100 @@ TEST(ImageResize, EqualsTheTextbookLoopBitForBit) {
       ASSERT_EQ(fast.pixels, textbook_resize(img, oh, ow).pixels) << ih << "x" << iw << "x" << c << " to " << oh << "x" << ow;
     }
   }
+}
+
+
+// Every float within 4096 steps of the values where rounding or clamping
+// changes its answer, and a sweep of [-2, 260]: the float-only rounding
+// equals lround clamped to [0, 255] (the textbook loop's rounding).
+TEST(ImageResize, FloatRoundingEqualsLroundClampedNearEveryBoundary) {
+  auto expected = [](float x) { return static_cast<int>(std::clamp(std::lround(x), 0L, 255L)); };
+  std::vector<float> centres = {0.f, 0.5f, 1.f, 255.f, 256.f, -0.5f};
+  for (int k = 0; k <= 256; ++k) centres.push_back(k + 0.5f);
+  for (int k = 0; k <= 8; ++k) centres.push_back(std::ldexp(1.f, k) - 0.5f);
+  int checked = 0;
+  for (float c : centres) {
+    float up = c, down = c;
+    for (int i = 0; i < 4096; ++i, up = std::nextafter(up, 1e9f), down = std::nextafter(down, -1e9f)) {
+      ASSERT_EQ(round_to_u8(up), expected(up)) << std::hexfloat << up;
+      ASSERT_EQ(round_to_u8(down), expected(down)) << std::hexfloat << down;
+      checked += 2;
+    }
+  }
+  for (float x = -2.f; x < 260.f; x += 1.f / 1024) ASSERT_EQ(round_to_u8(x), expected(x)) << std::hexfloat << x;
+  EXPECT_GT(checked, 2'000'000);
+}
+
+// The planar window writer against resize_bilinear and a copy, for every
+// channel count, enlarging and shrinking, mirrored or not, with windows
+// touching each edge.  Bytes outside the window must stay as they were.
+TEST(ImageResize, PlanarWindowEqualsResizeThenCopy) {
+  torch::manual_seed(5);
+  for (int c = 1; c <= 4; ++c) {
+    for (auto [ih, iw, oh, ow] : {std::array{288, 144, 40, 20}, std::array{13, 9, 40, 20}, std::array{97, 41, 40, 20},
+                                  std::array{40, 20, 40, 20}}) {
+      ImageU8 img(ih, iw, c);
+      const auto noise = torch::randint(0, 256, {static_cast<int64_t>(img.pixels.size())}, torch::kUInt8);
+      std::memcpy(img.pixels.data(), noise.data_ptr<uint8_t>(), img.pixels.size());
+      const auto full = resize_bilinear(img, oh, ow);
+      for (auto [r0, r1, c0, c1] : {std::array{0, 40, 0, 20}, std::array{3, 40, 0, 17}, std::array{0, 31, 5, 20},
+                                    std::array{7, 8, 9, 10}}) {
+        for (bool mirror : {false, true}) {
+          // Destination: 2 rows and 3 columns of margin around a 40 x 20 plane, in stride 26.
+          const int stride = 26, plane_rows = 44;
+          PlanarWindow win;
+          win.row_begin = r0;
+          win.row_end = r1;
+          win.col_begin = c0;
+          win.col_end = c1;
+          win.row_shift = 2 - r0 / 3;
+          win.mirror = mirror;
+          win.col_origin = mirror ? 3 + c1 - 1 : 3 - c0 / 2;
+          win.row_stride = stride;
+          win.plane_stride = static_cast<size_t>(stride) * plane_rows;
+          std::vector<uint8_t> planes(win.plane_stride * c, 201);
+          std::vector<uint8_t> expected = planes;
+          for (int y = r0; y < r1; ++y)
+            for (int x = c0; x < c1; ++x)
+              for (int ch = 0; ch < c; ++ch) {
+                const int col = mirror ? win.col_origin - x : win.col_origin + x;
+                expected[ch * win.plane_stride + static_cast<size_t>(y + win.row_shift) * stride + col] =
+                    full.at(y, x)[ch];
+              }
+          resize_bilinear_into_planes(img, oh, ow, win, planes.data());
+          ASSERT_EQ(planes, expected) << ih << "x" << iw << "x" << c << " window " << r0 << ".." << r1 << " x " << c0
+                                      << ".." << c1 << (mirror ? " mirrored" : "");
+        }
+      }
+    }
+  }
+  PlanarWindow outside;
+  outside.row_end = 41;
+  outside.col_end = 20;
+  std::vector<uint8_t> sink(3 * 41 * 20);
+  EXPECT_THROW(resize_bilinear_into_planes(pattern(8, 8, 3), 40, 20, outside, sink.data()), std::invalid_argument);
+}
+
+// Decoding into a reused image: a larger file after a smaller one and the
+// other way round give exactly what a fresh decode gives, PNG included.
+TEST(ImageCodec, DecodingIntoAReusedImageEqualsAFreshDecode) {
+  rfm::testing::TempDir dir;
+  const auto big = pattern(30, 20, 3), small = pattern(7, 5, 3);
+  write_image_file(dir.str("big.jpg"), big);
+  write_image_file(dir.str("small.jpg"), small);
+  write_image_file(dir.str("mid.png"), pattern(11, 9, 3));
+  ImageU8 reused;
+  for (const char* name : {"small.jpg", "big.jpg", "small.jpg", "mid.png", "big.jpg"}) {
+    read_image_file_into(dir.str(name), reused);
+    const auto fresh = read_image_file(dir.str(name));
+    ASSERT_EQ(reused.height, fresh.height) << name;
+    ASSERT_EQ(reused.width, fresh.width) << name;
+    ASSERT_EQ(reused.pixels, fresh.pixels) << name;
+  }
+  auto bytes = read_file_bytes(dir.str("big.jpg"));
+  bytes.resize(bytes.size() / 2);
+  EXPECT_THROW(decode_image_into(bytes, "half.jpg", reused), ImageFileError);
+  EXPECT_THROW(read_image_file_into(dir.str("missing.jpg"), reused), ImageFileError);
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "dataset/dataset_source.h"
+#include "dataset/image_resize.h"
 #include "dataset/pack_file.h"
 #include "loader/batch_buffer_pool.h"
 #include "loader/training_data.h"
@@ -83,6 +84,30 @@ TEST(TrainTransform, PlanarWriterEqualsTheImageTransform) {
           for (int x = 0; x < 5; ++x) ASSERT_EQ(chw[(c * 9 + y) * 5 + x], hwc.at(y, x)[c]) << seed << " " << pad;
     }
   }
+}
+
+// The loader's fused path from a decoded file against resizing first and
+// transforming after, bit for bit: enlarging and shrinking, pads that cut
+// into the image and a pad wider than it (all padding).
+TEST(TrainTransform, FusedResizeAndTransformEqualsResizeThenTransform) {
+  for (auto [ih, iw] : {std::pair{29, 13}, std::pair{61, 47}, std::pair{24, 12}}) {
+    data::ImageU8 img(ih, iw, 3);
+    for (size_t i = 0; i < img.pixels.size(); ++i) img.pixels[i] = static_cast<uint8_t>((i * 131 + i / 5) % 256);
+    const auto resized = data::resize_bilinear(img, 24, 12);
+    for (int pad : {0, 2, 5, 13}) {
+      TrainTransformOptions o{true, pad};
+      for (uint64_t seed = 0; seed < 24; ++seed) {
+        std::vector<uint8_t> expected(3 * 24 * 12, 77), fused(3 * 24 * 12, 77);
+        write_transformed_chw(resized, o, seed, expected.data());
+        write_resized_transformed_chw(img, 24, 12, o, seed, fused.data());
+        ASSERT_EQ(fused, expected) << ih << "x" << iw << " pad " << pad << " seed " << seed;
+      }
+    }
+  }
+  data::ImageU8 grey(8, 8, 1);
+  std::vector<uint8_t> out(3 * 8 * 8);
+  EXPECT_THROW(write_resized_transformed_chw(grey, 8, 8, TrainTransformOptions{}, 1, out.data()),
+               std::invalid_argument);
 }
 
 class LoaderTest : public ::testing::Test {
