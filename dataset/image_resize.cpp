@@ -14,12 +14,13 @@ namespace {
 // For each output index, the first input index and normalised weights of
 // the triangle filter centred on it (support 1, widened by the scale when
 // shrinking).  Weights past an output's count are zero, so a loop may run
-// all max_taps of them and add nothing.
+// up to max_taps of them and add nothing.
 struct Taps {
   std::vector<int> first;
   std::vector<int> count;
   std::vector<float> weights;  // out * max_taps
-  int max_taps = 0;
+  int max_taps = 0;            // the weights' stride
+  int max_count = 0;           // the largest count
 };
 
 Taps compute_taps(int in_size, int out_size) {
@@ -43,10 +44,17 @@ Taps compute_taps(int in_size, int out_size) {
       w.push_back(d < 1.0 ? 1.0 - d : 0.0);
       total += w.back();
     }
-    t.first[o] = lo;
-    t.count[o] = static_cast<int>(w.size());
-    for (size_t k = 0; k < w.size(); ++k) {
-      t.weights[static_cast<size_t>(o) * t.max_taps + k] = static_cast<float>(total > 0 ? w[k] / total : 0.0);
+    // Zero-weight taps at either end add +0 to a sum that starts at +0,
+    // so leaving them out changes no bit; it takes an enlargement from 3
+    // taps to 2 (the triangle covers at most 2 pixel centres).
+    size_t skip = 0, keep = w.size();
+    while (skip < keep && w[skip] == 0.0) ++skip;
+    while (keep > skip && w[keep - 1] == 0.0) --keep;
+    t.first[o] = lo + static_cast<int>(skip);
+    t.count[o] = static_cast<int>(keep - skip);
+    t.max_count = std::max(t.max_count, t.count[o]);
+    for (size_t k = skip; k < keep; ++k) {
+      t.weights[static_cast<size_t>(o) * t.max_taps + (k - skip)] = static_cast<float>(total > 0 ? w[k] / total : 0.0);
     }
   }
   return t;
@@ -112,9 +120,9 @@ void resize_rows(const ImageU8& image, const Taps& tx, int c0, int c1, int r0, i
 
 // Rows pass for RGB, the loader's case: a pixel's three channels ride in
 // one 4-float vector (the fourth lane is the next pixel's red, computed and
-// dropped), and every output runs all max_taps taps, so the loop has no
-// data-dependent trip count.  KT is the tap count when known at compile
-// time (3 for any enlargement), else 0.
+// dropped), and every output runs max_count taps (zero weights past its
+// own), so the loop has no data-dependent trip count.  KT is the tap count
+// when known at compile time (2 for any enlargement), else 0.
 using Float4 = float __attribute__((vector_size(16)));
 inline Float4 load4(const float* p) {
   Float4 v;
@@ -125,7 +133,7 @@ inline Float4 load4(const float* p) {
 template <int KT>
 void resize_rows_rgb(const ImageU8& image, const Taps& tx, int c0, int c1, int r0, int r1, float* rows) {
   thread_local std::vector<float> line;
-  const int taps_run = KT > 0 ? KT : tx.max_taps;
+  const int taps_run = KT > 0 ? KT : std::max(1, tx.max_count);
   const size_t n = static_cast<size_t>(c1 - c0), plane = n * static_cast<size_t>(r1 - r0);
   for (int y = r0; y < r1; ++y) {
     // first[x] + taps_run <= width + taps_run pixels, plus the fourth lane.
@@ -197,7 +205,9 @@ void resize_window(const ImageU8& image, int height, int width, int y0, int y1, 
     case 1: resize_rows<1>(image, *tx, x0, x1, r0, r1, rows.data()); break;
     case 2: resize_rows<2>(image, *tx, x0, x1, r0, r1, rows.data()); break;
     case 3:
-      if (tx->max_taps == 3) {
+      if (tx->max_count == 2) {
+        resize_rows_rgb<2>(image, *tx, x0, x1, r0, r1, rows.data());
+      } else if (tx->max_count == 3) {
         resize_rows_rgb<3>(image, *tx, x0, x1, r0, r1, rows.data());
       } else {
         resize_rows_rgb<0>(image, *tx, x0, x1, r0, r1, rows.data());
