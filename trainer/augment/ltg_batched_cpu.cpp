@@ -21,29 +21,49 @@ __attribute__((always_inline)) inline Float8 load8(const float* p) {
 __attribute__((always_inline)) inline void store8(float* p, Float8 v) { std::memcpy(p, &v, sizeof v); }
 __attribute__((always_inline)) inline Float8 max8(Float8 a, Float8 b) { return a > b ? a : b; }
 
-// The maximum of a rows x w block (row stride `stride`), exact in any order.
-// Strips of 32 columns keep their maxima in four registers down all the
-// rows, so no row waits on the previous row's store of the same column (as
-// a column array in memory made it); a last 8-column strip ending at the
-// block's right edge re-reads some columns, which max ignores.  Blocks under
-// 8 wide go through `column` (w floats of scratch).
-__attribute__((always_inline)) inline float region_maximum(const float* block, int stride, int rows, int w,
-                                                           float* column) {
-  if (w < 8) {
-    std::fill(column, column + w, -1.0f);
-    for (int y = 0; y < rows; ++y) {
-      const float* row = block + static_cast<size_t>(y) * stride;
-      for (int i = 0; i < w; ++i) column[i] = row[i] > column[i] ? row[i] : column[i];
-    }
-    return *std::max_element(column, column + w);
+using Int8 = int __attribute__((vector_size(32)));
+
+// How a rectangle's w columns (starting at column x0 of a row of W >= 8)
+// split into 8-float vectors: `full` whole strips from x0, then, when w is
+// not a multiple of 8, one partial strip.  The partial strip's vector starts
+// `partial_at` columns from x0 (moved left where it would cross the row's
+// end) and only its `partial_mask` lanes are the rectangle's; the other
+// lanes are the row's other pixels, read and written back unchanged.
+struct StripPlan {
+  int full = 0;
+  bool partial = false;
+  int partial_at = 0;
+  Int8 partial_mask = {};
+};
+
+__attribute__((always_inline)) inline StripPlan strip_plan(int x0, int w, int W) {
+  StripPlan plan;
+  plan.full = w / 8;
+  plan.partial = w % 8 != 0;
+  if (plan.partial) {
+    const int lo = x0 + 8 * plan.full, hi = x0 + w;  // the partial columns
+    const int start = std::min(lo, W - 8);
+    plan.partial_at = start - x0;
+    const Int8 lane = {0, 1, 2, 3, 4, 5, 6, 7};
+    const Int8 column = lane + start;
+    plan.partial_mask = (column >= lo) & (column < hi);
   }
+  return plan;
+}
+
+// The maximum of a rows x w block at column x0 of rows W floats apart,
+// exact in any order.  Up to four strips at a time keep their maxima in
+// registers down all the rows, so no row waits on the previous row's store
+// of the same column (as a column array in memory made it).
+__attribute__((always_inline)) inline float region_maximum(const float* block, int x0, int W, int rows, int w) {
   const Float8 low = {-1.f, -1.f, -1.f, -1.f, -1.f, -1.f, -1.f, -1.f};
+  const StripPlan plan = strip_plan(x0, w, W);
   Float8 best = low;
-  int i = 0;
-  for (; i + 32 <= w; i += 32) {
+  int j = 0;
+  for (; j + 4 <= plan.full; j += 4) {
     Float8 a = low, b = low, c = low, d = low;
     for (int y = 0; y < rows; ++y) {
-      const float* p = block + static_cast<size_t>(y) * stride + i;
+      const float* p = block + static_cast<size_t>(y) * W + 8 * j;
       a = max8(a, load8(p));
       b = max8(b, load8(p + 8));
       c = max8(c, load8(p + 16));
@@ -51,29 +71,43 @@ __attribute__((always_inline)) inline float region_maximum(const float* block, i
     }
     best = max8(best, max8(max8(a, b), max8(c, d)));
   }
-  for (; i < w; i += 8) {
-    const int at = std::min(i, w - 8);
-    Float8 a = low, b = low;
-    int y = 0;
-    for (; y + 2 <= rows; y += 2) {
-      a = max8(a, load8(block + static_cast<size_t>(y) * stride + at));
-      b = max8(b, load8(block + static_cast<size_t>(y + 1) * stride + at));
+  // The last 0-3 whole strips and the partial one, as four vectors; unused
+  // slots repeat the first (max ignores repeats).
+  const int left = plan.full - j + (plan.partial ? 1 : 0);
+  if (left > 0) {
+    const Int8 all = {-1, -1, -1, -1, -1, -1, -1, -1};
+    int at[4];
+    Int8 mask[4];
+    for (int k = 0; k < 4; ++k) {
+      const int slot = k < left ? k : 0;
+      const bool is_partial = plan.partial && slot == left - 1;
+      at[k] = is_partial ? plan.partial_at : 8 * (j + slot);
+      mask[k] = is_partial ? plan.partial_mask : all;
     }
-    if (y < rows) a = max8(a, load8(block + static_cast<size_t>(y) * stride + at));
-    best = max8(best, max8(a, b));
+    Float8 a = low, b = low, c = low, d = low;
+    for (int y = 0; y < rows; ++y) {
+      const float* p = block + static_cast<ptrdiff_t>(y) * W;
+      a = max8(a, mask[0] ? load8(p + at[0]) : low);
+      b = max8(b, mask[1] ? load8(p + at[1]) : low);
+      c = max8(c, mask[2] ? load8(p + at[2]) : low);
+      d = max8(d, mask[3] ? load8(p + at[3]) : low);
+    }
+    best = max8(best, max8(max8(a, b), max8(c, d)));
   }
   float m = best[0];
   for (int k = 1; k < 8; ++k) m = best[k] > m ? best[k] : m;
   return m;
 }
 
-// Scales a rows x w block of pixels by alpha, capped at 1 (std::min(p, 1),
-// NaN included), and its block of M by alpha, and returns the smallest new
-// M (or 2 if all are larger).  Each element is computed as by the
-// reference; the minimum is exact in any order and is kept in registers per
-// strip, as the maximum is.
-__attribute__((always_inline)) inline float scale_region(float* pixels, float* memory, int stride, int rows, int w,
-                                                         float alpha) {
+// Scales a rows x w block of pixels at column x0 of rows W floats apart by
+// alpha, capped at 1 (std::min(p, 1), NaN included), and the same block of
+// M by alpha, and returns the smallest new M (or 2 if all are larger).
+// Each element is computed as by the reference; the minimum is exact in any
+// order and is kept in registers per strip, as the maximum is.  Within a
+// row the partial strip comes after the whole ones, so lanes it shares with
+// them are read back already scaled and written back as they are.
+__attribute__((always_inline)) inline float scale_region(float* pixels, float* memory, int x0, int W, int rows,
+                                                         int w, float alpha) {
   const Float8 scale = {alpha, alpha, alpha, alpha, alpha, alpha, alpha, alpha};
   const Float8 one = {1.f, 1.f, 1.f, 1.f, 1.f, 1.f, 1.f, 1.f};
   const Float8 high = {2.f, 2.f, 2.f, 2.f, 2.f, 2.f, 2.f, 2.f};
@@ -84,12 +118,13 @@ __attribute__((always_inline)) inline float scale_region(float* pixels, float* m
     store8(m, n);
     lowest = n < lowest ? n : lowest;
   };
+  const StripPlan plan = strip_plan(x0, w, W);
   Float8 best = high;
-  int i = 0;
-  for (; i + 32 <= w; i += 32) {
+  int j = 0;
+  for (; j + 4 <= plan.full; j += 4) {
     Float8 a = high, b = high, c = high, d = high;
     for (int y = 0; y < rows; ++y) {
-      const size_t at = static_cast<size_t>(y) * stride + i;
+      const size_t at = static_cast<size_t>(y) * W + 8 * j;
       step(pixels + at, memory + at, a);
       step(pixels + at + 8, memory + at + 8, b);
       step(pixels + at + 16, memory + at + 16, c);
@@ -99,26 +134,55 @@ __attribute__((always_inline)) inline float scale_region(float* pixels, float* m
     best = ab < best ? ab : best;
     best = cd < best ? cd : best;
   }
-  for (; i + 8 <= w; i += 8) {
-    Float8 a = high;
+  const int whole = plan.full - j;
+  if (whole > 0 || plan.partial) {
+    Float8 a = high, b = high, c = high, d = high;
     for (int y = 0; y < rows; ++y) {
-      const size_t at = static_cast<size_t>(y) * stride + i;
-      step(pixels + at, memory + at, a);
+      const ptrdiff_t row = static_cast<ptrdiff_t>(y) * W;
+      const size_t at = static_cast<size_t>(row) + 8 * j;
+      if (whole > 0) step(pixels + at, memory + at, a);
+      if (whole > 1) step(pixels + at + 8, memory + at + 8, b);
+      if (whole > 2) step(pixels + at + 16, memory + at + 16, c);
+      if (plan.partial) {
+        float* p = pixels + row + plan.partial_at;
+        float* m = memory + row + plan.partial_at;
+        const Float8 old_p = load8(p), old_m = load8(m);
+        const Float8 v = old_p * scale;
+        store8(p, plan.partial_mask ? (one < v ? one : v) : old_p);
+        const Float8 n = old_m * scale;
+        store8(m, plan.partial_mask ? n : old_m);
+        const Float8 counted = plan.partial_mask ? n : high;
+        d = counted < d ? counted : d;
+      }
     }
-    best = a < best ? a : best;
+    const Float8 ab = a < b ? a : b, cd = c < d ? c : d;
+    best = ab < best ? ab : best;
+    best = cd < best ? cd : best;
   }
   float lowest = 2.f;
   for (int k = 0; k < 8; ++k) lowest = best[k] < lowest ? best[k] : lowest;
-  if (i < w) {  // the last w % 8 columns
-    for (int y = 0; y < rows; ++y) {
-      for (int x = i; x < w; ++x) {
-        const size_t at = static_cast<size_t>(y) * stride + x;
-        const float p = pixels[at] * alpha;
-        pixels[at] = 1.0f < p ? 1.0f : p;
-        const float m = memory[at] * alpha;
-        memory[at] = m;
-        lowest = m < lowest ? m : lowest;
-      }
+  return lowest;
+}
+
+// Rows narrower than one vector (W < 8): the loops as the reference writes
+// them, one pixel at a time.
+float region_maximum_narrow(const float* block, int W, int rows, int w) {
+  float m = -1.f;
+  for (int y = 0; y < rows; ++y)
+    for (int i = 0; i < w; ++i) m = block[static_cast<size_t>(y) * W + i] > m ? block[static_cast<size_t>(y) * W + i] : m;
+  return m;
+}
+
+float scale_region_narrow(float* pixels, float* memory, int W, int rows, int w, float alpha) {
+  float lowest = 2.f;
+  for (int y = 0; y < rows; ++y) {
+    for (int i = 0; i < w; ++i) {
+      const size_t at = static_cast<size_t>(y) * W + i;
+      const float p = pixels[at] * alpha;
+      pixels[at] = 1.0f < p ? 1.0f : p;
+      const float m = memory[at] * alpha;
+      memory[at] = m;
+      lowest = m < lowest ? m : lowest;
     }
   }
   return lowest;
@@ -126,15 +190,14 @@ __attribute__((always_inline)) inline float scale_region(float* pixels, float* m
 
 // Algorithm 1 on one image [C, H, W] in place, drawing from the same stream
 // in the same order as ltg_reference and computing the same float products,
-// so the pixels come out bit-identical.  memory (M, C * H * W) and columns
-// (W) are scratch.
+// so the pixels come out bit-identical.  memory (M, C * H * W) is scratch.
 // Cloned for AVX2 where the CPU has it (chosen at load time): twice the lanes
 // of the x86-64 baseline's SSE2 in the rectangle loops.
 #if defined(__x86_64__) && defined(__GNUC__)
 __attribute__((target_clones("avx2", "default")))
 #endif
 void ltg_image_in_place(float* pixels, int C, int H, int W, const LtgOptions& options, uint64_t seed,
-                        std::vector<float>& memory, std::vector<float>& columns, LtgPlan& applied) {
+                        std::vector<float>& memory, LtgPlan& applied) {
   LtgDrawStream stream(options, seed);
   applied.apply = stream.draw_apply();
   if (!applied.apply) return;
@@ -143,7 +206,6 @@ void ltg_image_in_place(float* pixels, int C, int H, int W, const LtgOptions& op
   // satisfies min(M) <= t_min); below 1 M starts above t_min everywhere.
   bool done = 1.0f <= t_min;
   memory.assign(static_cast<size_t>(C) * H * W, 1.0f);
-  columns.resize(W);
   int accepted = 0;
   for (int attempt = 0; attempt < options.max_attempts && accepted < options.max_rectangles; ++attempt) {
     if (auto rect = stream.draw_placement(H, W)) {
@@ -155,9 +217,12 @@ void ltg_image_in_place(float* pixels, int C, int H, int W, const LtgOptions& op
         // strips down the rows and reduced once: the reference's values.
         const int x0 = rect->x, w = rect->width;
         const size_t offset = static_cast<size_t>(rect->y) * W + x0;
-        const float region_max = region_maximum(plane + offset, W, rect->height, w, columns.data());
+        const float region_max = W >= 8 ? region_maximum(plane + offset, x0, W, rect->height, w)
+                                        : region_maximum_narrow(plane + offset, W, rect->height, w);
         const float alpha = region_max > 0.0f ? rect->fraction[c] / region_max : rect->fraction[c];
-        const float region_min_memory = scale_region(plane + offset, mplane + offset, W, rect->height, w, alpha);
+        const float region_min_memory =
+            W >= 8 ? scale_region(plane + offset, mplane + offset, x0, W, rect->height, w, alpha)
+                   : scale_region_narrow(plane + offset, mplane + offset, W, rect->height, w, alpha);
         // Outside the rectangle M is unchanged and above t_min, so min(M)
         // <= t_min exactly when it holds inside.
         done = done || region_min_memory <= t_min;
@@ -191,9 +256,9 @@ std::vector<LtgPlan> ltg_batched_cpu_in_place(torch::Tensor& images, const LtgOp
   std::atomic<int64_t> next{0};
   const int64_t workers = std::min<int64_t>(B, std::max(1, at::get_num_threads()));
   at::parallel_for(0, workers, 1, [&](int64_t, int64_t) {
-    thread_local std::vector<float> memory, columns;
+    thread_local std::vector<float> memory;
     for (int64_t b = next++; b < B; b = next++) {
-      ltg_image_in_place(base + b * image_size, C, H, W, options, seeds[b], memory, columns, plans[b]);
+      ltg_image_in_place(base + b * image_size, C, H, W, options, seeds[b], memory, plans[b]);
     }
   });
   return plans;
