@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "trainer/augment/ltg.h"
+#include "trainer/augment/ltg_memory_grid.h"
 #include "trainer/augment/ltg_preview.h"
 #include "trainer/augment/png_image.h"
 
@@ -340,5 +341,48 @@ TEST(Ltg, CorruptPngIsNamed) {
     FAIL() << "expected an error";
   } catch (const ImageFileError& e) {
     EXPECT_EQ(std::string(e.what()).rfind(path + ": ", 0), 0u) << e.what();
+  }
+}
+
+// The cell grid that replaced the per-pixel M, against a per-pixel M kept
+// beside it: 60 rectangles on a 23 x 17 image (so the grid outgrows its
+// first 16 x 16 slots), rectangles touching every edge and repeating
+// edges, factors above and below 1.  Every pixel's M and every
+// rectangle's minimum must be the same floats; a second image reuses the
+// grid from a fresh start.
+TEST(Ltg, MemoryGridEqualsPerPixelMemory) {
+  constexpr int C = 3, H = 23, W = 17;
+  LtgMemoryGrid grid;
+  SplitMix64 rng(11);
+  auto below = [&](int n) { return static_cast<int>(rng() % static_cast<uint64_t>(n)); };
+  for (int image = 0; image < 2; ++image) {
+    grid.reset(C, H, W);
+    std::vector<float> memory(static_cast<size_t>(C) * H * W, 1.0f);
+    for (int k = 0; k < 60; ++k) {
+      LtgRectangle r;
+      r.x = k % 7 == 0 ? 0 : below(W);
+      r.y = k % 5 == 0 ? 0 : below(H);
+      r.width = k % 3 == 0 ? W - r.x : 1 + below(W - r.x);
+      r.height = k % 4 == 0 ? H - r.y : 1 + below(H - r.y);
+      grid.cut(r);
+      for (int c = 0; c < C; ++c) {
+        const float factor = 0.55f + static_cast<float>(below(1000)) / 1000.0f;
+        float lowest = 2.0f;
+        for (int y = r.y; y < r.y + r.height; ++y)
+          for (int x = r.x; x < r.x + r.width; ++x) {
+            float& m = memory[(static_cast<size_t>(c) * H + y) * W + x];
+            m = m * factor;
+            lowest = std::min(lowest, m);
+          }
+        ASSERT_EQ(grid.scale(c, factor), lowest) << "image " << image << " rectangle " << k << " channel " << c;
+      }
+      for (int c = 0; c < C; ++c)
+        for (int y = 0; y < H; ++y)
+          for (int x = 0; x < W; ++x)
+            ASSERT_EQ(grid.at(c, y, x), memory[(static_cast<size_t>(c) * H + y) * W + x])
+                << "rectangle " << k << " at " << c << "," << y << "," << x;
+    }
+    EXPECT_GT(grid.columns(), 16);
+    EXPECT_GT(grid.rows(), 16);
   }
 }

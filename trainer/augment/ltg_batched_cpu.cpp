@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "trainer/augment/ltg.h"
+#include "trainer/augment/ltg_memory_grid.h"
 
 namespace rfm::augment {
 
@@ -100,68 +101,28 @@ __attribute__((always_inline)) inline float region_maximum(const float* block, i
 }
 
 // Scales a rows x w block of pixels at column x0 of rows W floats apart by
-// alpha, capped at 1 (std::min(p, 1), NaN included), and the same block of
-// M by alpha, and returns the smallest new M (or 2 if all are larger).
-// Each element is computed as by the reference; the minimum is exact in any
-// order and is kept in registers per strip, as the maximum is.  Within a
-// row the partial strip comes after the whole ones, so lanes it shares with
-// them are read back already scaled and written back as they are.
-__attribute__((always_inline)) inline float scale_region(float* pixels, float* memory, int x0, int W, int rows,
-                                                         int w, float alpha) {
+// alpha, capped at 1 (std::min(p, 1), NaN included), each as the reference
+// computes it.  Within a row the partial strip comes after the whole ones,
+// so lanes it shares with them are read back already scaled and written
+// back as they are.
+__attribute__((always_inline)) inline void scale_region(float* pixels, int x0, int W, int rows, int w, float alpha) {
   const Float8 scale = {alpha, alpha, alpha, alpha, alpha, alpha, alpha, alpha};
   const Float8 one = {1.f, 1.f, 1.f, 1.f, 1.f, 1.f, 1.f, 1.f};
-  const Float8 high = {2.f, 2.f, 2.f, 2.f, 2.f, 2.f, 2.f, 2.f};
-  auto step = [&](float* p, float* m, Float8& lowest) {
+  auto step = [&](float* p) {
     const Float8 v = load8(p) * scale;
     store8(p, one < v ? one : v);
-    const Float8 n = load8(m) * scale;
-    store8(m, n);
-    lowest = n < lowest ? n : lowest;
   };
   const StripPlan plan = strip_plan(x0, w, W);
-  Float8 best = high;
-  int j = 0;
-  for (; j + 4 <= plan.full; j += 4) {
-    Float8 a = high, b = high, c = high, d = high;
-    for (int y = 0; y < rows; ++y) {
-      const size_t at = static_cast<size_t>(y) * W + 8 * j;
-      step(pixels + at, memory + at, a);
-      step(pixels + at + 8, memory + at + 8, b);
-      step(pixels + at + 16, memory + at + 16, c);
-      step(pixels + at + 24, memory + at + 24, d);
+  for (int y = 0; y < rows; ++y) {
+    float* row = pixels + static_cast<ptrdiff_t>(y) * W;
+    for (int j = 0; j < plan.full; ++j) step(row + 8 * j);
+    if (plan.partial) {
+      float* p = row + plan.partial_at;
+      const Float8 old = load8(p);
+      const Float8 v = old * scale;
+      store8(p, plan.partial_mask ? (one < v ? one : v) : old);
     }
-    const Float8 ab = a < b ? a : b, cd = c < d ? c : d;
-    best = ab < best ? ab : best;
-    best = cd < best ? cd : best;
   }
-  const int whole = plan.full - j;
-  if (whole > 0 || plan.partial) {
-    Float8 a = high, b = high, c = high, d = high;
-    for (int y = 0; y < rows; ++y) {
-      const ptrdiff_t row = static_cast<ptrdiff_t>(y) * W;
-      const size_t at = static_cast<size_t>(row) + 8 * j;
-      if (whole > 0) step(pixels + at, memory + at, a);
-      if (whole > 1) step(pixels + at + 8, memory + at + 8, b);
-      if (whole > 2) step(pixels + at + 16, memory + at + 16, c);
-      if (plan.partial) {
-        float* p = pixels + row + plan.partial_at;
-        float* m = memory + row + plan.partial_at;
-        const Float8 old_p = load8(p), old_m = load8(m);
-        const Float8 v = old_p * scale;
-        store8(p, plan.partial_mask ? (one < v ? one : v) : old_p);
-        const Float8 n = old_m * scale;
-        store8(m, plan.partial_mask ? n : old_m);
-        const Float8 counted = plan.partial_mask ? n : high;
-        d = counted < d ? counted : d;
-      }
-    }
-    const Float8 ab = a < b ? a : b, cd = c < d ? c : d;
-    best = ab < best ? ab : best;
-    best = cd < best ? cd : best;
-  }
-  float lowest = 2.f;
-  for (int k = 0; k < 8; ++k) lowest = best[k] < lowest ? best[k] : lowest;
-  return lowest;
 }
 
 // Rows narrower than one vector (W < 8): the loops as the reference writes
@@ -173,31 +134,26 @@ float region_maximum_narrow(const float* block, int W, int rows, int w) {
   return m;
 }
 
-float scale_region_narrow(float* pixels, float* memory, int W, int rows, int w, float alpha) {
-  float lowest = 2.f;
+void scale_region_narrow(float* pixels, int W, int rows, int w, float alpha) {
   for (int y = 0; y < rows; ++y) {
     for (int i = 0; i < w; ++i) {
       const size_t at = static_cast<size_t>(y) * W + i;
       const float p = pixels[at] * alpha;
       pixels[at] = 1.0f < p ? 1.0f : p;
-      const float m = memory[at] * alpha;
-      memory[at] = m;
-      lowest = m < lowest ? m : lowest;
     }
   }
-  return lowest;
 }
 
 // Algorithm 1 on one image [C, H, W] in place, drawing from the same stream
 // in the same order as ltg_reference and computing the same float products,
-// so the pixels come out bit-identical.  memory (M, C * H * W) is scratch.
+// so the pixels come out bit-identical.  memory (M) is scratch.
 // Cloned for AVX2 where the CPU has it (chosen at load time): twice the lanes
 // of the x86-64 baseline's SSE2 in the rectangle loops.
 #if defined(__x86_64__) && defined(__GNUC__)
 __attribute__((target_clones("avx2", "default")))
 #endif
 void ltg_image_in_place(float* pixels, int C, int H, int W, const LtgOptions& options, uint64_t seed,
-                        std::vector<float>& memory, LtgPlan& applied) {
+                        LtgMemoryGrid& memory, LtgPlan& applied) {
   LtgDrawStream stream(options, seed);
   applied.apply = stream.draw_apply();
   if (!applied.apply) return;
@@ -205,14 +161,14 @@ void ltg_image_in_place(float* pixels, int C, int H, int W, const LtgOptions& op
   // With t_min >= 1 the reference stops after its first try (M = 1 already
   // satisfies min(M) <= t_min); below 1 M starts above t_min everywhere.
   bool done = 1.0f <= t_min;
-  memory.assign(static_cast<size_t>(C) * H * W, 1.0f);
+  memory.reset(C, H, W);
   int accepted = 0;
   for (int attempt = 0; attempt < options.max_attempts && accepted < options.max_rectangles; ++attempt) {
     if (auto rect = stream.draw_placement(H, W)) {
       stream.draw_fractions(*rect, C);
+      memory.cut(*rect);
       for (int c = 0; c < C; ++c) {
         float* plane = pixels + static_cast<size_t>(c) * H * W;
-        float* mplane = memory.data() + static_cast<size_t>(c) * H * W;
         // Max and min are exact in any order, so they are taken in vector
         // strips down the rows and reduced once: the reference's values.
         const int x0 = rect->x, w = rect->width;
@@ -220,9 +176,12 @@ void ltg_image_in_place(float* pixels, int C, int H, int W, const LtgOptions& op
         const float region_max = W >= 8 ? region_maximum(plane + offset, x0, W, rect->height, w)
                                         : region_maximum_narrow(plane + offset, W, rect->height, w);
         const float alpha = region_max > 0.0f ? rect->fraction[c] / region_max : rect->fraction[c];
-        const float region_min_memory =
-            W >= 8 ? scale_region(plane + offset, mplane + offset, x0, W, rect->height, w, alpha)
-                   : scale_region_narrow(plane + offset, mplane + offset, W, rect->height, w, alpha);
+        if (W >= 8) {
+          scale_region(plane + offset, x0, W, rect->height, w, alpha);
+        } else {
+          scale_region_narrow(plane + offset, W, rect->height, w, alpha);
+        }
+        const float region_min_memory = memory.scale(c, alpha);
         // Outside the rectangle M is unchanged and above t_min, so min(M)
         // <= t_min exactly when it holds inside.
         done = done || region_min_memory <= t_min;
@@ -250,13 +209,12 @@ std::vector<LtgPlan> ltg_batched_cpu_in_place(torch::Tensor& images, const LtgOp
   const size_t image_size = static_cast<size_t>(C) * H * W;
   // Images differ in cost (1 to 20 rectangles of any size), so a static
   // split leaves one thread waiting for the other; each thread takes the
-  // next image instead.  The scratch is per thread and kept between calls:
-  // at 384x192 M is 884 KB, which malloc would map and fault in afresh on
-  // every call.
+  // next image instead.  M's cell grid is per thread and kept between
+  // calls, so its memory is allocated once.
   std::atomic<int64_t> next{0};
   const int64_t workers = std::min<int64_t>(B, std::max(1, at::get_num_threads()));
   at::parallel_for(0, workers, 1, [&](int64_t, int64_t) {
-    thread_local std::vector<float> memory;
+    thread_local LtgMemoryGrid memory;
     for (int64_t b = next++; b < B; b = next++) {
       ltg_image_in_place(base + b * image_size, C, H, W, options, seeds[b], memory, plans[b]);
     }
