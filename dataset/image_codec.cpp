@@ -32,22 +32,37 @@ bool is_png(const std::vector<uint8_t>& b) {
 
 // One decompressor per thread: creating one allocates and initialises
 // libjpeg's state, which for a 288x144 image costs about as much as the
-// header parse.
-tjhandle thread_decompressor() {
-  thread_local TjHandle tj(tjInitDecompress());
-  if (!tj.handle) throw std::runtime_error("libjpeg-turbo: cannot create a decompressor");
-  return tj.handle;
-}
+// header parse.  After a failed decode the handle is dropped and the next
+// file gets a fresh one: libjpeg-turbo leaves a handle that stopped on an
+// error in a state where later files fail too.
+struct ThreadDecompressor {
+  std::unique_ptr<TjHandle> tj;
+  tjhandle get() {
+    if (!tj) {
+      tj = std::make_unique<TjHandle>(tjInitDecompress());
+      if (!tj->handle) {
+        tj.reset();
+        throw std::runtime_error("libjpeg-turbo: cannot create a decompressor");
+      }
+    }
+    return tj->handle;
+  }
+};
 
 void decode_jpeg_into(const std::vector<uint8_t>& bytes, const std::string& name, ImageU8& img) {
-  tjhandle tj = thread_decompressor();
+  thread_local ThreadDecompressor decompressor;
+  tjhandle tj = decompressor.get();
+  auto fail = [&](const std::string& why) {
+    decompressor.tj.reset();
+    throw ImageFileError(name + ": corrupt JPEG: " + why);
+  };
   int width = 0, height = 0, subsamp = 0, colourspace = 0;
   auto* data = const_cast<unsigned char*>(bytes.data());
   if (tjDecompressHeader3(tj, data, bytes.size(), &width, &height, &subsamp, &colourspace) != 0) {
-    throw ImageFileError(name + ": corrupt JPEG: " + tjGetErrorStr2(tj));
+    fail(tjGetErrorStr2(tj));
   }
   if (width <= 0 || height <= 0 || width > 65535 || height > 65535) {
-    throw ImageFileError(name + ": corrupt JPEG: size " + std::to_string(width) + "x" + std::to_string(height));
+    fail("size " + std::to_string(width) + "x" + std::to_string(height));
   }
   img.height = height;
   img.width = width;
@@ -56,7 +71,7 @@ void decode_jpeg_into(const std::vector<uint8_t>& bytes, const std::string& name
   // STOPONWARNING: a truncated file is an error, not an image with a grey tail.
   if (tjDecompress2(tj, data, bytes.size(), img.pixels.data(), width, 0, height, TJPF_RGB, TJFLAG_STOPONWARNING) !=
       0) {
-    throw ImageFileError(name + ": corrupt JPEG: " + tjGetErrorStr2(tj));
+    fail(tjGetErrorStr2(tj));
   }
 }
 

@@ -294,8 +294,15 @@ TEST(ImageCodec, DecodingIntoAReusedImageEqualsAFreshDecode) {
   }
   auto bytes = read_file_bytes(dir.str("big.jpg"));
   bytes.resize(bytes.size() / 2);
+  const auto before = read_image_file(dir.str("big.jpg"));
   EXPECT_THROW(decode_image_into(bytes, "half.jpg", reused), ImageFileError);
+  const std::string garbage = "\xFF\xD8\xFF garbage";
+  EXPECT_THROW(decode_image_into(std::vector<uint8_t>(garbage.begin(), garbage.end()), "garbage.jpg", reused),
+               ImageFileError);
   EXPECT_THROW(read_image_file_into(dir.str("missing.jpg"), reused), ImageFileError);
+  // The thread's decoder stopped on errors; the next file decodes as before.
+  read_image_file_into(dir.str("big.jpg"), reused);
+  EXPECT_EQ(reused.pixels, before.pixels);
 }
 
 }  // namespace
