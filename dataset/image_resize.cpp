@@ -196,7 +196,10 @@ void resize_window(const ImageU8& image, int height, int width, int y0, int y1, 
   // The input rows that the window's output rows read.
   const int r0 = ty->first[static_cast<size_t>(y0)];
   int r1 = r0;
-  for (int y = y0; y < y1; ++y) r1 = std::max(r1, ty->first[static_cast<size_t>(y)] + ty->count[static_cast<size_t>(y)]);
+  for (int y = y0; y < y1; ++y) {
+    const size_t row = static_cast<size_t>(y);
+    r1 = std::max(r1, ty->first[row] + ty->count[row]);
+  }
   const size_t n = static_cast<size_t>(x1 - x0), plane = n * static_cast<size_t>(r1 - r0);
   thread_local std::vector<float> rows, acc;
   rows.resize(plane * c);
@@ -235,9 +238,8 @@ void check_target(const ImageU8& image, int height, int width, const char* who) 
 }  // namespace
 
 ImageU8 resize_bilinear(const ImageU8& image, int height, int width) {
-  if (height <= 0 || width <= 0) throw std::invalid_argument("resize_bilinear: empty target size");
-  if (image.height == height && image.width == width) return image;
   check_target(image, height, width, "resize_bilinear");
+  if (image.height == height && image.width == width) return image;
   const int c = image.channels;
   ImageU8 out(height, width, c);
   resize_window(image, height, width, 0, height, 0, width, [&](int y, const float* acc) {

@@ -129,8 +129,10 @@ __attribute__((always_inline)) inline void scale_region(float* pixels, int x0, i
 // them, one pixel at a time.
 float region_maximum_narrow(const float* block, int W, int rows, int w) {
   float m = -1.f;
-  for (int y = 0; y < rows; ++y)
-    for (int i = 0; i < w; ++i) m = block[static_cast<size_t>(y) * W + i] > m ? block[static_cast<size_t>(y) * W + i] : m;
+  for (int y = 0; y < rows; ++y) {
+    const float* row = block + static_cast<size_t>(y) * W;
+    for (int i = 0; i < w; ++i) m = row[i] > m ? row[i] : m;
+  }
   return m;
 }
 
