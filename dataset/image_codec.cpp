@@ -110,6 +110,9 @@ namespace {
 void read_file_bytes_into(const std::string& path, std::vector<uint8_t>& bytes) {
   std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in) throw ImageFileError(path + ": cannot open (" + std::strerror(errno) + ")");
+  // A directory opens too, and then reports a size of 2^63 - 1.
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) throw ImageFileError(path + ": not a regular file");
   const std::streamoff size = in.tellg();
   if (size < 0) throw ImageFileError(path + ": cannot tell its size");
   bytes.resize(static_cast<size_t>(size));

@@ -6,6 +6,7 @@
 #include <array>
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 
 #include "dataset/bmp_codec.h"
@@ -300,6 +301,13 @@ TEST(ImageCodec, DecodingIntoAReusedImageEqualsAFreshDecode) {
   EXPECT_THROW(decode_image_into(std::vector<uint8_t>(garbage.begin(), garbage.end()), "garbage.jpg", reused),
                ImageFileError);
   EXPECT_THROW(read_image_file_into(dir.str("missing.jpg"), reused), ImageFileError);
+  std::filesystem::create_directory(dir.str("folder.jpg"));
+  try {
+    read_image_file_into(dir.str("folder.jpg"), reused);
+    FAIL() << "a directory decoded";
+  } catch (const ImageFileError& e) {
+    EXPECT_EQ(std::string(e.what()), dir.str("folder.jpg") + ": not a regular file");
+  }
   // The thread's decoder stopped on errors; the next file decodes as before.
   read_image_file_into(dir.str("big.jpg"), reused);
   EXPECT_EQ(reused.pixels, before.pixels);
