@@ -73,11 +73,32 @@ GradientReducer::~GradientReducer() {
 }
 
 void GradientReducer::allocate_buffers() {
+  // Consecutive buckets of one dtype and device are slices of one
+  // allocation, in launch order, so that a transport summing them all at
+  // once (after backward, nothing left to overlap with) can send them as
+  // one message: Horovod's fusion buffer, with the buckets as its parts.
   flats_.clear();
+  std::vector<int64_t> sizes;
   for (const auto& bucket : buckets_) {
     int64_t n = 0;
     for (size_t k : bucket) n += parameters_[k].numel();
-    flats_.push_back(torch::zeros({n}, parameters_[bucket.front()].options().requires_grad(false)));
+    sizes.push_back(n);
+  }
+  for (size_t first = 0; first < buckets_.size();) {
+    const auto& head = parameters_[buckets_[first].front()];
+    size_t last = first;
+    int64_t total = 0;
+    while (last < buckets_.size() && parameters_[buckets_[last].front()].scalar_type() == head.scalar_type() &&
+           parameters_[buckets_[last].front()].device() == head.device()) {
+      total += sizes[last++];
+    }
+    auto arena = torch::zeros({total}, head.options().requires_grad(false));
+    int64_t offset = 0;
+    for (size_t b = first; b < last; ++b) {
+      flats_.push_back(arena.narrow(0, offset, sizes[b]));
+      offset += sizes[b];
+    }
+    first = last;
   }
   // Views as plain tensors over the bucket's memory (each keeps the bucket
   // alive), not autograd views: an optimizer's zero_grad may detach_() a

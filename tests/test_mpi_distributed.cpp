@@ -46,6 +46,20 @@ TEST(MpiTransport, CollectivesOverTwoRanks) {
   EXPECT_EQ(t->broadcast_bytes(r == 0 ? std::string("id\0x", 4) : std::string(), 0), std::string("id\0x", 4));
 }
 
+// Buffers that follow each other in memory are summed as one message; the
+// sums must not change, whatever lies between the runs.
+TEST(MpiTransport, AdjacentBuffersAreSummedLikeSeparateOnes) {
+  auto t = world();
+  const int r = t->rank();
+  auto arena = torch::arange(10, torch::kFloat32) * static_cast<float>(1 + r);
+  auto other = torch::arange(3, torch::kFloat64) + 100.0 * r;
+  std::vector<torch::Tensor> buffers = {arena.narrow(0, 0, 4), arena.narrow(0, 4, 1), other, arena.narrow(0, 5, 2),
+                                        arena.narrow(0, 8, 2), arena.narrow(0, 7, 1)};
+  t->all_reduce_sum_in_place(buffers);
+  EXPECT_TRUE(torch::equal(arena, torch::arange(10, torch::kFloat32) * 3.0f));
+  EXPECT_TRUE(torch::equal(other, torch::arange(3, torch::kFloat64) * 2.0 + 100.0));
+}
+
 TEST(GradientReducer, SmallBucketsSumEveryGradient) {
   auto t = world();
   const int r = t->rank();
@@ -74,6 +88,17 @@ TEST(GradientReducer, SmallBucketsSumEveryGradient) {
     which->all_reduce_gradients();
     for (size_t k = 0; k < expected.size(); ++k) {
       EXPECT_TRUE(torch::allclose(net->parameters()[k].grad(), expected[k], 1e-6, 1e-7)) << "parameter " << k;
+    }
+    if (which != &reducer) continue;
+    // The buckets are consecutive slices of one allocation, in launch order
+    // (what lets the transport send them as one message).
+    const auto params = net->parameters();
+    for (size_t b = 0; b + 1 < reducer.buckets().size(); ++b) {
+      const auto& here = params[reducer.buckets()[b].front()];
+      const auto& next = params[reducer.buckets()[b + 1].front()];
+      EXPECT_EQ(static_cast<const char*>(next.grad().data_ptr()),
+                static_cast<const char*>(here.grad().data_ptr()) + here.grad().nbytes())
+          << "bucket " << b;
     }
   }
 }
