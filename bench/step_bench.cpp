@@ -45,6 +45,7 @@ void BM_TrainStep(benchmark::State& state) {
   if (env("RFM_BENCH_RELEASE_HEAP", "").empty()) engine::retain_freed_memory();
   engine::Trainer trainer(config, nullptr);
   engine::RandomIdentityOptions o;
+  o.num_identities = config.model().num_classes();  // labels must index the classifiers
   o.height = height;
   o.width = height / 2;
   o.ids_per_batch = config.data().ids_per_batch();

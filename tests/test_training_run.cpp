@@ -7,11 +7,13 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 #include "proto/config_loader.h"
 #include "temp_dir.h"
 #include "trainer/engine/config_bridge.h"
+#include "trainer/engine/gradient_clipping.h"
 #include "trainer/engine/model_checkpoint.h"
 #include "trainer/run/checkpoint_directory.h"
 #include "trainer/run/stop_signals.h"
@@ -141,4 +143,42 @@ TEST(CheckpointDirectory, NamesOrdersAndPrunes) {
   EXPECT_FALSE(c.resume_newest(log, [](const std::string& p) { engine::read_checkpoint_info(p); }).has_value());
   EXPECT_NE(log.str().find("step-00000100.pt"), std::string::npos);
   EXPECT_NE(log.str().find("step-00000030.pt"), std::string::npos);
+}
+
+// The trainer's clipping against LibTorch's clip_grad_norm_ on the same
+// gradients: the same norm, the same clipped gradients, and gradients under
+// the limit (or with clipping off) left exactly as they were.
+TEST(GradientClipping, EqualsLibTorchClipGradNormAndScalesOnlyWhenItClips) {
+  torch::manual_seed(4);
+  auto make = [] {
+    std::vector<torch::Tensor> params = {torch::zeros({3, 4}, torch::requires_grad()),
+                                         torch::zeros({5}, torch::requires_grad()),
+                                         torch::zeros({2}, torch::requires_grad())};
+    params[0].mutable_grad() = torch::arange(12, torch::kFloat32).view({3, 4}) - 5.0f;
+    params[1].mutable_grad() = torch::linspace(-2.0, 3.0, 5);
+    return params;  // the third has no gradient
+  };
+  // Sums of squares: (-5..6)^2 gives 146; -2, -0.75, 0.5, 1.75, 3 give 16.875.
+  const double expected_norm = std::sqrt(146.0 + 16.875);
+  for (const double max_norm : {0.0, 100.0, 5.0}) {
+    auto ours = make(), theirs = make();
+    const double norm = engine::clip_gradient_norm(ours, max_norm);
+    const double reference = torch::nn::utils::clip_grad_norm_(theirs, max_norm > 0 ? max_norm : 1e30);
+    EXPECT_NEAR(norm, expected_norm, 1e-5) << "max_norm " << max_norm;
+    EXPECT_DOUBLE_EQ(norm, reference) << "max_norm " << max_norm;
+    for (size_t k = 0; k < 2; ++k) {
+      EXPECT_TRUE(torch::allclose(ours[k].grad(), theirs[k].grad(), 1e-6, 0)) << "max_norm " << max_norm;
+      if (max_norm != 5.0) {
+        EXPECT_TRUE(torch::equal(ours[k].grad(), make()[k].grad())) << "unclipped gradients are not touched";
+      }
+    }
+    EXPECT_FALSE(ours[2].grad().defined());
+  }
+  auto clipped = make();
+  engine::clip_gradient_norm(clipped, 5.0);
+  EXPECT_NEAR(engine::clip_gradient_norm(clipped, 0.0), 5.0, 1e-4);
+  auto broken = make();
+  broken[1].mutable_grad()[2] = std::numeric_limits<float>::quiet_NaN();
+  EXPECT_FALSE(std::isfinite(engine::clip_gradient_norm(broken, 5.0)));
+  EXPECT_TRUE(torch::equal(broken[0].grad(), make()[0].grad())) << "no scaling by a NaN coefficient";
 }

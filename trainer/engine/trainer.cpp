@@ -13,6 +13,7 @@
 #include "trainer/augment/ltg.h"
 #include "trainer/engine/autocast_scope.h"
 #include "trainer/engine/config_bridge.h"
+#include "trainer/engine/gradient_clipping.h"
 #include "trainer/model/memory_format.h"
 #include "trainer/model/pretrained_weights.h"
 
@@ -235,7 +236,7 @@ StepStats Trainer::step(const TrainBatch& batch, int64_t step_index, double epoc
   // the clipping, the finiteness check and the loss scale agree across ranks.
   if (scaler_) scaler_->unscale(parameters_);
   const double clip = config_.optimizer().grad_clip_norm();
-  stats.grad_norm = torch::nn::utils::clip_grad_norm_(parameters_, clip > 0 ? clip : 1e30);
+  stats.grad_norm = clip_gradient_norm(parameters_, clip);
   const bool finite = std::isfinite(stats.grad_norm);
   if (scaler_) {
     if (!scaler_->update(finite)) {
