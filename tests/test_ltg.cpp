@@ -93,6 +93,31 @@ TEST(Ltg, CpuStoppingRuleMatchesReferenceOnOverlappingRectangles) {
   }
 }
 
+// With 2 intra-op threads both take images (at::parallel_for, built without
+// -fopenmp in this project, had run the whole batch on one thread), and the
+// images are those of one thread.
+TEST(Ltg, CpuPathSplitsTheBatchOverItsThreads) {
+  const int threads_before = torch::get_num_threads();
+  LtgOptions options;
+  options.probability = 1.0;
+  const auto images = random_images(24, 32, 16, 41);
+  const auto seeds = seeds_for(24, 42);
+  torch::set_num_threads(1);
+  auto one = images.clone();
+  int used_one = 0;
+  ltg_batched_cpu_in_place(one, options, seeds, &used_one);
+  torch::set_num_threads(2);
+  auto two = images.clone();
+  int used_two = 0;
+  const auto plans = ltg_batched_cpu_in_place(two, options, seeds, &used_two);
+  torch::set_num_threads(threads_before);
+  EXPECT_EQ(used_one, 1);
+  EXPECT_EQ(used_two, 2);
+  EXPECT_TRUE(torch::equal(one, two));
+  EXPECT_FALSE(torch::equal(images, two));
+  for (const auto& plan : plans) EXPECT_FALSE(plan.rectangles.empty());
+}
+
 // The CPU path (per image, checking t_min inside the rectangle) and the
 // tensor path (the CUDA rounds) against the reference, with several intra-op
 // threads splitting the batch, on several option sets: the default Beta, a

@@ -45,7 +45,8 @@ void check_ltg_batch(const torch::Tensor& images, const std::vector<uint64_t>& s
 // On the CPU it runs ltg_batched_cpu, elsewhere ltg_batched_tensor.
 LtgBatchResult ltg_batched(const torch::Tensor& images, const LtgOptions& options, const std::vector<uint64_t>& seeds);
 
-// The images in parallel over the intra-op threads, each touching only its
+// The images in parallel, as many at a time as there are intra-op threads
+// (the caller and helpers on LibTorch's inter-op pool), each touching only its
 // rectangles' pixels.  The reference's scan of all of M after every try is
 // replaced by a check inside the rectangle just written: M was above t_min
 // everywhere before it, and only that region changed (docs/PERFORMANCE.md).
@@ -54,9 +55,9 @@ LtgBatchResult ltg_batched_cpu(const torch::Tensor& images, const LtgOptions& op
 // The same on a contiguous CPU batch that the caller owns, overwritten in
 // place: no copy of the batch (at 7 x (8+8) x 384x192, 99 MB that glibc maps
 // fresh, page fault by page fault, on every call).  Returns the rectangles
-// applied to each image.
+// applied to each image, and in workers_used how many threads took images.
 std::vector<LtgPlan> ltg_batched_cpu_in_place(torch::Tensor& images, const LtgOptions& options,
-                                              const std::vector<uint64_t>& seeds);
+                                              const std::vector<uint64_t>& seeds, int* workers_used = nullptr);
 
 // Whole-batch tensor operations, one round per rectangle index, on the
 // batch's device: the GPU path (thousands of pixels per launch), wasteful on

@@ -3,9 +3,13 @@
 #include <algorithm>
 #include <atomic>
 #include <cstring>
+#include <mutex>
+#include <set>
 #include <stdexcept>
+#include <thread>
 #include <vector>
 
+#include "trainer/augment/intra_op_threads.h"
 #include "trainer/augment/ltg.h"
 #include "trainer/augment/ltg_memory_grid.h"
 
@@ -198,7 +202,7 @@ void ltg_image_in_place(float* pixels, int C, int H, int W, const LtgOptions& op
 }  // namespace
 
 std::vector<LtgPlan> ltg_batched_cpu_in_place(torch::Tensor& images, const LtgOptions& options,
-                                              const std::vector<uint64_t>& seeds) {
+                                              const std::vector<uint64_t>& seeds, int* workers_used) {
   check_ltg_batch(images, seeds);
   if (!images.device().is_cpu() || !images.is_contiguous()) {
     throw std::invalid_argument("ltg_batched_cpu_in_place: expected a contiguous CPU batch");
@@ -209,18 +213,24 @@ std::vector<LtgPlan> ltg_batched_cpu_in_place(torch::Tensor& images, const LtgOp
   std::vector<LtgPlan> plans(B);
   float* base = images.data_ptr<float>();
   const size_t image_size = static_cast<size_t>(C) * H * W;
-  // Images differ in cost (1 to 20 rectangles of any size), so a static
-  // split leaves one thread waiting for the other; each thread takes the
-  // next image instead.  M's cell grid is per thread and kept between
-  // calls, so its memory is allocated once.
-  std::atomic<int64_t> next{0};
-  const int64_t workers = std::min<int64_t>(B, std::max(1, at::get_num_threads()));
-  at::parallel_for(0, workers, 1, [&](int64_t, int64_t) {
+  // Images differ in cost (1 to 20 rectangles of any size), so after its
+  // first image (worker w starts with image w, so every worker takes part)
+  // each worker takes the next image left.
+  const int workers = static_cast<int>(std::min<int64_t>(B, std::max(1, at::get_num_threads())));
+  std::atomic<int64_t> next{workers};
+  std::mutex threads_mutex;
+  std::set<std::thread::id> threads;  // that took images
+  run_on_intra_op_threads(workers, [&](int w) {
+    // M's cell grid is per thread and kept between calls: allocated once.
     thread_local LtgMemoryGrid memory;
-    for (int64_t b = next++; b < B; b = next++) {
-      ltg_image_in_place(base + b * image_size, C, H, W, options, seeds[b], memory, plans[b]);
+    for (int64_t b = w; b < B; b = next++) {
+      ltg_image_in_place(base + b * image_size, C, H, W, options, seeds[static_cast<size_t>(b)], memory,
+                         plans[static_cast<size_t>(b)]);
     }
+    std::lock_guard<std::mutex> lock(threads_mutex);
+    threads.insert(std::this_thread::get_id());
   });
+  if (workers_used != nullptr) *workers_used = static_cast<int>(threads.size());
   return plans;
 }
 
