@@ -46,7 +46,7 @@ void check_ltg_batch(const torch::Tensor& images, const std::vector<uint64_t>& s
 LtgBatchResult ltg_batched(const torch::Tensor& images, const LtgOptions& options, const std::vector<uint64_t>& seeds);
 
 // The images in parallel, as many at a time as there are intra-op threads
-// (the caller and helpers on LibTorch's inter-op pool), each touching only its
+// (an OpenMP region on LibTorch's own threads, intra_op_threads.h), each touching only its
 // rectangles' pixels.  The reference's scan of all of M after every try is
 // replaced by a check inside the rectangle just written: M was above t_min
 // everywhere before it, and only that region changed (docs/PERFORMANCE.md).

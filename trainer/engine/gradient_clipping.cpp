@@ -1,5 +1,7 @@
 #include "trainer/engine/gradient_clipping.h"
 
+#include <cmath>
+
 namespace rfm::engine {
 
 double clip_gradient_norm(const std::vector<torch::Tensor>& parameters, double max_norm) {

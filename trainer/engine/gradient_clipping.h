@@ -5,7 +5,6 @@
 // limit): a read-modify-write of every gradient each step for nothing,
 // about 1.5% of the ResNet-18 demo step (docs/PERFORMANCE.md).  This one
 // computes the same norm and scales only when it clips.
-#include <cmath>
 #include <vector>
 
 #include <torch/torch.h>
