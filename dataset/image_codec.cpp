@@ -49,7 +49,7 @@ struct ThreadDecompressor {
   }
 };
 
-void decode_jpeg_into(const std::vector<uint8_t>& bytes, const std::string& name, ImageU8& img) {
+void decode_jpeg_into(const std::vector<uint8_t>& bytes, const std::string& name, ImageU8& img, GreyJpeg grey) {
   thread_local ThreadDecompressor decompressor;
   tjhandle tj = decompressor.get();
   auto fail = [&](const std::string& why) {
@@ -64,13 +64,14 @@ void decode_jpeg_into(const std::vector<uint8_t>& bytes, const std::string& name
   if (width <= 0 || height <= 0 || width > 65535 || height > 65535) {
     fail("size " + std::to_string(width) + "x" + std::to_string(height));
   }
+  const bool one_channel = grey == GreyJpeg::kKeepOneChannel && colourspace == TJCS_GRAY;
   img.height = height;
   img.width = width;
-  img.channels = 3;
-  img.pixels.resize(static_cast<size_t>(height) * width * 3);
+  img.channels = one_channel ? 1 : 3;
+  img.pixels.resize(static_cast<size_t>(height) * width * img.channels);
   // STOPONWARNING: a truncated file is an error, not an image with a grey tail.
-  if (tjDecompress2(tj, data, bytes.size(), img.pixels.data(), width, 0, height, TJPF_RGB, TJFLAG_STOPONWARNING) !=
-      0) {
+  if (tjDecompress2(tj, data, bytes.size(), img.pixels.data(), width, 0, height, one_channel ? TJPF_GRAY : TJPF_RGB,
+                    TJFLAG_STOPONWARNING) != 0) {
     fail(tjGetErrorStr2(tj));
   }
 }
@@ -128,9 +129,9 @@ std::vector<uint8_t> read_file_bytes(const std::string& path) {
   return bytes;
 }
 
-void decode_image_into(const std::vector<uint8_t>& bytes, const std::string& name, ImageU8& image) {
+void decode_image_into(const std::vector<uint8_t>& bytes, const std::string& name, ImageU8& image, GreyJpeg grey) {
   if (bytes.empty()) throw ImageFileError(name + ": empty file");
-  if (is_jpeg(bytes)) return decode_jpeg_into(bytes, name, image);
+  if (is_jpeg(bytes)) return decode_jpeg_into(bytes, name, image, grey);
   if (is_png(bytes)) {
     image = decode_png(bytes, name);
     return;
@@ -150,10 +151,10 @@ ImageU8 decode_image(const std::vector<uint8_t>& bytes, const std::string& name)
 
 ImageU8 read_image_file(const std::string& path) { return decode_image(read_file_bytes(path), path); }
 
-void read_image_file_into(const std::string& path, ImageU8& image) {
+void read_image_file_into(const std::string& path, ImageU8& image, GreyJpeg grey) {
   thread_local std::vector<uint8_t> bytes;
   read_file_bytes_into(path, bytes);
-  decode_image_into(bytes, path, image);
+  decode_image_into(bytes, path, image, grey);
 }
 
 std::vector<uint8_t> encode_jpeg(const ImageU8& image, int quality) {

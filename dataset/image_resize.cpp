@@ -95,6 +95,14 @@ const float* float_line(const uint8_t* src, int floats, int padding, std::vector
   return l;
 }
 
+// Cloned for AVX-512 and AVX2 where the CPU has them (chosen at load time);
+// no FMA, so the sums round as in the baseline build.
+#if defined(__x86_64__) && defined(__GNUC__)
+#define RFM_SIMD_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define RFM_SIMD_CLONES
+#endif
+
 // The rows pass writes planes: channel ch of resized column x (in [c0, c1))
 // for input row y (in [r0, r1)) goes to
 //   rows[ch * plane + (y - r0) * (c1 - c0) + (x - c0)],  plane = (r1 - r0) * (c1 - c0),
@@ -115,6 +123,32 @@ void resize_rows(const ImageU8& image, const Taps& tx, int c0, int c1, int r0, i
       }
       for (int ch = 0; ch < C; ++ch) out[ch * plane + static_cast<size_t>(x - c0)] = acc[ch];
     }
+  }
+}
+
+// One row of the rows pass for one channel (a grey image's) with exactly
+// two taps, every enlargement's case: out[x - c0] = w0 * p0 + w1 * p1,
+// which is the generic loop's +0 + w0 * p0 + w1 * p1 (w, p >= 0, so the
+// first product is never -0).  A simd loop over x with gathered pixels;
+// the generic loop ran one output at a time.
+RFM_SIMD_CLONES void grey_row_two_taps(const float* line, const int* first, const float* weights, int max_taps,
+                                      int c0, int c1, float* out) {
+#pragma omp simd
+  for (int x = c0; x < c1; ++x) {
+    const float* w = weights + static_cast<ptrdiff_t>(x) * max_taps;
+    const float* p = line + first[x];
+    out[x - c0] = w[0] * p[0] + w[1] * p[1];
+  }
+}
+
+void resize_rows_grey_two_taps(const ImageU8& image, const Taps& tx, int c0, int c1, int r0, int r1, float* rows) {
+  thread_local std::vector<float> line;
+  const size_t n = static_cast<size_t>(c1 - c0);
+  for (int y = r0; y < r1; ++y) {
+    // An output's second tap may lie one past the row (its weight is 0).
+    const float* l = float_line(image.at(y, 0), image.width, 1, line);
+    grey_row_two_taps(l, tx.first.data(), tx.weights.data(), tx.max_taps, c0, c1,
+                      rows + static_cast<size_t>(y - r0) * n);
   }
 }
 
@@ -154,16 +188,8 @@ void resize_rows_rgb(const ImageU8& image, const Taps& tx, int c0, int c1, int r
   }
 }
 
-// Cloned for AVX2 where the CPU has it (chosen at load time); no FMA, so the
-// sums round as in the baseline build.
-#if defined(__x86_64__) && defined(__GNUC__)
-#define RFM_AVX2_CLONE __attribute__((target_clones("avx2", "default")))
-#else
-#define RFM_AVX2_CLONE
-#endif
-
 // One output row of one plane in the columns pass: acc[j] = sum_k w[k] * rows[k][j].
-RFM_AVX2_CLONE void column_sums(const float* rows, size_t n, const float* w, int count, float* acc) {
+RFM_SIMD_CLONES void column_sums(const float* rows, size_t n, const float* w, int count, float* acc) {
   std::fill(acc, acc + n, 0.f);
   for (int k = 0; k < count; ++k) {
     const float wk = w[k];
@@ -173,7 +199,7 @@ RFM_AVX2_CLONE void column_sums(const float* rows, size_t n, const float* w, int
   }
 }
 
-RFM_AVX2_CLONE void store_row(const float* acc, int n, bool mirror, uint8_t* out) {
+RFM_SIMD_CLONES void store_row(const float* acc, int n, bool mirror, uint8_t* out) {
   if (mirror) {
     // out points at the column of acc[0]; the row runs leftwards.
 #pragma omp simd
@@ -184,9 +210,35 @@ RFM_AVX2_CLONE void store_row(const float* acc, int n, bool mirror, uint8_t* out
   }
 }
 
-// Resizes the window [y0, y1) x [x0, x1) of the height x width result and
-// hands each output row's float sums to `sink(y, acc)`, channel ch's at
-// acc + ch * (x1 - x0).
+// One output row of one plane, rounded to bytes and stored, leftwards from
+// `out` when mirrored.  Two taps (every enlargement) need no float row in
+// memory: w0 * a + w1 * b is column_sums' +0 + w0 * a + w1 * b, since the
+// row sums and weights are >= 0 and the first product is never -0.  Other
+// counts go through `scratch`.
+RFM_SIMD_CLONES void column_row_to_u8(const float* rows, size_t n, const float* w, int count, bool mirror, uint8_t* out,
+                                     float* scratch) {
+  if (count == 2) {
+    const float w0 = w[0], w1 = w[1];
+    const float* a = rows;
+    const float* b = rows + n;
+    if (mirror) {
+#pragma omp simd
+      for (size_t i = 0; i < n; ++i) *(out - i) = round_to_u8(w0 * a[i] + w1 * b[i]);
+    } else {
+#pragma omp simd
+      for (size_t i = 0; i < n; ++i) out[i] = round_to_u8(w0 * a[i] + w1 * b[i]);
+    }
+    return;
+  }
+  column_sums(rows, n, w, count, scratch);
+  store_row(scratch, static_cast<int>(n), mirror, out);
+}
+
+// Resizes the window [y0, y1) x [x0, x1) of the height x width result.  For
+// each output row y and channel ch it hands the columns pass's inputs to
+// `sink(y, ch, rows, n, w, count)`: the output row is
+// sum_k w[k] * rows[k * n + j] for j < n (column_sums), and the sink decides
+// where it goes.
 template <class Sink>
 void resize_window(const ImageU8& image, int height, int width, int y0, int y1, int x0, int x1, Sink&& sink) {
   if (y0 >= y1 || x0 >= x1) return;
@@ -201,11 +253,16 @@ void resize_window(const ImageU8& image, int height, int width, int y0, int y1, 
     r1 = std::max(r1, ty->first[row] + ty->count[row]);
   }
   const size_t n = static_cast<size_t>(x1 - x0), plane = n * static_cast<size_t>(r1 - r0);
-  thread_local std::vector<float> rows, acc;
+  thread_local std::vector<float> rows;
   rows.resize(plane * c);
-  acc.resize(n * c);
   switch (c) {
-    case 1: resize_rows<1>(image, *tx, x0, x1, r0, r1, rows.data()); break;
+    case 1:
+      if (tx->max_count == 2) {
+        resize_rows_grey_two_taps(image, *tx, x0, x1, r0, r1, rows.data());
+      } else {
+        resize_rows<1>(image, *tx, x0, x1, r0, r1, rows.data());
+      }
+      break;
     case 2: resize_rows<2>(image, *tx, x0, x1, r0, r1, rows.data()); break;
     case 3:
       if (tx->max_count == 2) {
@@ -222,10 +279,7 @@ void resize_window(const ImageU8& image, int height, int width, int y0, int y1, 
     const size_t row = static_cast<size_t>(y);
     const float* w = &ty->weights[row * static_cast<size_t>(ty->max_taps)];
     const size_t first = static_cast<size_t>(ty->first[row] - r0) * n;
-    for (int ch = 0; ch < c; ++ch) {
-      column_sums(rows.data() + ch * plane + first, n, w, ty->count[row], acc.data() + ch * n);
-    }
-    sink(y, acc.data());
+    for (int ch = 0; ch < c; ++ch) sink(y, ch, rows.data() + ch * plane + first, n, w, ty->count[row]);
   }
 }
 
@@ -242,13 +296,13 @@ ImageU8 resize_bilinear(const ImageU8& image, int height, int width) {
   if (image.height == height && image.width == width) return image;
   const int c = image.channels;
   ImageU8 out(height, width, c);
-  resize_window(image, height, width, 0, height, 0, width, [&](int y, const float* acc) {
-    uint8_t* o = out.at(y, 0);
-    for (int ch = 0; ch < c; ++ch) {
-      const float* a = acc + static_cast<size_t>(ch) * width;
-      for (int x = 0; x < width; ++x) o[x * c + ch] = round_to_u8(a[x]);
-    }
-  });
+  std::vector<float> acc(static_cast<size_t>(width));
+  resize_window(image, height, width, 0, height, 0, width,
+                [&](int y, int ch, const float* rows, size_t n, const float* w, int count) {
+                  column_sums(rows, n, w, count, acc.data());
+                  uint8_t* o = out.at(y, 0) + ch;
+                  for (int x = 0; x < width; ++x) o[x * c] = round_to_u8(acc[static_cast<size_t>(x)]);
+                });
   return out;
 }
 
@@ -262,13 +316,15 @@ void resize_bilinear_into_planes(const ImageU8& image, int height, int width, co
   }
   const int n = w.col_end - w.col_begin;
   const ptrdiff_t first_column = w.mirror ? w.col_origin - w.col_begin : w.col_origin + w.col_begin;
-  resize_window(image, height, width, w.row_begin, w.row_end, w.col_begin, w.col_end, [&](int y, const float* acc) {
-    uint8_t* row = planes + static_cast<ptrdiff_t>(y + w.row_shift) * static_cast<ptrdiff_t>(w.row_stride);
-    for (int ch = 0; ch < image.channels; ++ch) {
-      store_row(acc + static_cast<size_t>(ch) * n, n, w.mirror,
-                row + static_cast<ptrdiff_t>(ch) * static_cast<ptrdiff_t>(w.plane_stride) + first_column);
-    }
-  });
+  thread_local std::vector<float> scratch;
+  scratch.resize(static_cast<size_t>(n));
+  resize_window(image, height, width, w.row_begin, w.row_end, w.col_begin, w.col_end,
+                [&](int y, int ch, const float* rows, size_t count_n, const float* weights, int count) {
+                  uint8_t* row = planes + static_cast<ptrdiff_t>(y + w.row_shift) * static_cast<ptrdiff_t>(w.row_stride);
+                  column_row_to_u8(rows, count_n, weights, count, w.mirror,
+                                   row + static_cast<ptrdiff_t>(ch) * static_cast<ptrdiff_t>(w.plane_stride) + first_column,
+                                   scratch.data());
+                });
 }
 
 }  // namespace rfm::data

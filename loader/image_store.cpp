@@ -28,9 +28,10 @@ data::ImageU8 FileImageStore::load(int64_t i) const {
 void FileImageStore::write_transformed(int64_t i, const TrainTransformOptions& transform, uint64_t seed,
                                        uint8_t* chw) const {
   // Each loader thread decodes into the same buffer, so only a larger
-  // image than any before allocates (and zero-fills) memory.
+  // image than any before allocates (and zero-fills) memory.  A grey JPEG
+  // (an infrared camera's) stays one channel through the resize.
   thread_local data::ImageU8 decoded;
-  data::read_image_file_into(paths_.at(static_cast<size_t>(i)), decoded);
+  data::read_image_file_into(paths_.at(static_cast<size_t>(i)), decoded, data::GreyJpeg::kKeepOneChannel);
   write_resized_transformed_chw(decoded, height_, width_, transform, seed, chw);
 }
 

@@ -110,7 +110,9 @@ void write_transformed_chw(const data::ImageU8& image, const TrainTransformOptio
 
 void write_resized_transformed_chw(const data::ImageU8& source, int height, int width,
                                    const TrainTransformOptions& options, uint64_t seed, uint8_t* chw) {
-  if (source.channels != 3) throw std::invalid_argument("write_resized_transformed_chw: the image is not RGB");
+  if (source.channels != 3 && source.channels != 1) {
+    throw std::invalid_argument("write_resized_transformed_chw: the image is neither RGB nor grey");
+  }
   const auto d = draw_train_transform(options, seed);
   const auto g = crop_geometry(d, options.pad, height, width);
   zero_padding(g, height, width, chw);
@@ -134,6 +136,13 @@ void write_resized_transformed_chw(const data::ImageU8& source, int height, int 
   win.row_stride = static_cast<size_t>(width);
   win.plane_stride = static_cast<size_t>(height) * width;
   data::resize_bilinear_into_planes(source, height, width, win, chw);
+  if (source.channels == 1) {
+    // The resize runs per channel, so the expansion's three equal channels
+    // would come out as three copies of this plane.
+    const size_t plane = static_cast<size_t>(height) * width;
+    std::memcpy(chw + plane, chw, plane);
+    std::memcpy(chw + 2 * plane, chw, plane);
+  }
 }
 
 }  // namespace rfm::loader

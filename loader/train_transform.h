@@ -35,7 +35,9 @@ void write_transformed_chw(const data::ImageU8& image, const TrainTransformOptio
 // data::resize_bilinear of an RGB image to height x width followed by
 // write_transformed_chw, bit for bit, in one pass: the resize computes only
 // the pixels the crop keeps and writes them, mirrored or not, straight into
-// the planes.  What the loader runs on every decoded file.
+// the planes.  What the loader runs on every decoded file.  A one-channel
+// (grey) source gives what its RGB expansion gives: the channel is resized
+// once and its plane copied to the other two.
 void write_resized_transformed_chw(const data::ImageU8& source, int height, int width,
                                    const TrainTransformOptions& options, uint64_t seed, uint8_t* chw);
 

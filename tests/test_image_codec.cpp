@@ -313,5 +313,35 @@ TEST(ImageCodec, DecodingIntoAReusedImageEqualsAFreshDecode) {
   EXPECT_EQ(reused.pixels, before.pixels);
 }
 
+// A grey JPEG kept as one channel is its RGB expansion's every channel; a
+// colour JPEG ignores the request.  Reusing one image across both kinds
+// resizes its pixels to the channel count.
+TEST(ImageCodec, GreyJpegKeptAsOneChannelIsEachChannelOfItsExpansion) {
+  rfm::testing::TempDir dir;
+  write_image_file(dir.str("grey.jpg"), pattern(23, 17, 1));
+  write_image_file(dir.str("colour.jpg"), pattern(9, 6, 3));
+  ImageU8 reused;
+  for (const char* name : {"grey.jpg", "colour.jpg", "grey.jpg"}) {
+    read_image_file_into(dir.str(name), reused, GreyJpeg::kKeepOneChannel);
+    const auto rgb = read_image_file(dir.str(name));
+    ASSERT_EQ(rgb.channels, 3) << name;
+    ASSERT_EQ(reused.height, rgb.height) << name;
+    ASSERT_EQ(reused.width, rgb.width) << name;
+    if (std::string(name) == "colour.jpg") {
+      ASSERT_EQ(reused.channels, 3);
+      EXPECT_EQ(reused.pixels, rgb.pixels);
+      continue;
+    }
+    ASSERT_EQ(reused.channels, 1);
+    ASSERT_EQ(reused.pixels.size(), static_cast<size_t>(23 * 17));
+    bool varied = false;
+    for (size_t i = 0; i < reused.pixels.size(); ++i) {
+      for (int c = 0; c < 3; ++c) ASSERT_EQ(rgb.pixels[3 * i + static_cast<size_t>(c)], reused.pixels[i]) << i;
+      varied = varied || reused.pixels[i] != reused.pixels[0];
+    }
+    EXPECT_TRUE(varied);
+  }
+}
+
 }  // namespace
 }  // namespace rfm::data

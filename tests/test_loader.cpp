@@ -104,10 +104,32 @@ TEST(TrainTransform, FusedResizeAndTransformEqualsResizeThenTransform) {
       }
     }
   }
-  data::ImageU8 grey(8, 8, 1);
+  data::ImageU8 two_channels(8, 8, 2);
   std::vector<uint8_t> out(3 * 8 * 8);
-  EXPECT_THROW(write_resized_transformed_chw(grey, 8, 8, TrainTransformOptions{}, 1, out.data()),
+  EXPECT_THROW(write_resized_transformed_chw(two_channels, 8, 8, TrainTransformOptions{}, 1, out.data()),
                std::invalid_argument);
+}
+
+// A grey image (a grey JPEG the loader keeps as one channel) gives what its
+// RGB expansion gives, bit for bit: enlarging (two taps, the vector rows
+// pass) and shrinking, flipped or not, pads into the image and wider.
+TEST(TrainTransform, GreyImageEqualsItsRgbExpansion) {
+  for (auto [ih, iw] : {std::pair{29, 13}, std::pair{61, 47}, std::pair{17, 9}}) {
+    data::ImageU8 grey(ih, iw, 1), rgb(ih, iw, 3);
+    for (size_t i = 0; i < grey.pixels.size(); ++i) {
+      grey.pixels[i] = static_cast<uint8_t>((i * 97 + i / 3) % 256);
+      for (size_t c = 0; c < 3; ++c) rgb.pixels[3 * i + c] = grey.pixels[i];
+    }
+    for (int pad : {0, 3, 13}) {
+      TrainTransformOptions o{true, pad};
+      for (uint64_t seed = 0; seed < 16; ++seed) {
+        std::vector<uint8_t> expected(3 * 24 * 12, 77), from_grey(3 * 24 * 12, 77);
+        write_resized_transformed_chw(rgb, 24, 12, o, seed, expected.data());
+        write_resized_transformed_chw(grey, 24, 12, o, seed, from_grey.data());
+        ASSERT_EQ(from_grey, expected) << ih << "x" << iw << " pad " << pad << " seed " << seed;
+      }
+    }
+  }
 }
 
 class LoaderTest : public ::testing::Test {
