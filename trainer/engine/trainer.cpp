@@ -82,6 +82,9 @@ Trainer::Trainer(const config::RunConfig& config, std::shared_ptr<comm::TensorTr
                                                        config.distributed().overlap_backward());
   } else {
     collectives_ = std::make_shared<comm::LocalCollectives>();
+    // The reducer's gradients are views into its buckets, which backward
+    // must add into; alone, a process lets backward hand its gradients over.
+    gradient_release_ = std::make_unique<GradientRelease>(parameters_);
   }
 
   // Two groups: the (pretrained) backbone at lr * backbone_lr_multiplier, the rest at lr.
@@ -217,14 +220,19 @@ StepStats Trainer::step(const TrainBatch& batch, int64_t step_index, double epoc
   }
   stats.forward_seconds = lap();
   phase(Phase::kBackward);
-  optimizer_->zero_grad();
-  if (reducer_) reducer_->begin_step();
+  if (reducer_) {
+    optimizer_->zero_grad();
+    reducer_->begin_step();
+  } else {
+    gradient_release_->release();
+  }
   if (scaler_) {
     stats.loss_scale = scaler_->scale();
     scaler_->scale_loss(terms.total).backward();
   } else {
     terms.total.backward();
   }
+  if (gradient_release_) gradient_release_->restore_missing();
   stats.backward_seconds = lap();
   if (reducer_) {
     phase(Phase::kAllReduce);

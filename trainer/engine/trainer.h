@@ -14,6 +14,7 @@
 #include "comm/tensor_transport.h"
 #include "rfm_config.pb.h"
 #include "trainer/engine/dynamic_loss_scaler.h"
+#include "trainer/engine/gradient_release.h"
 #include "trainer/engine/lr_schedule.h"
 #include "trainer/engine/random_identity_batches.h"
 #include "trainer/loss/rfm_loss.h"
@@ -90,6 +91,7 @@ class Trainer {
   std::shared_ptr<comm::TensorTransport> transport_;
   std::shared_ptr<comm::BatchCollectives> collectives_;
   std::unique_ptr<comm::GradientReducer> reducer_;
+  std::unique_ptr<GradientRelease> gradient_release_;  // one process: .grad none before backward
   torch::Device device_;
   model::RfmModel model_{nullptr};
   std::unique_ptr<torch::optim::SGD> optimizer_;
