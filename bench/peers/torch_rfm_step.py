@@ -84,8 +84,14 @@ def cross_centre(features, labels, modality):
     return 0.5 * d.sum(0) / features.size(0)
 
 
-def step_loss(model, images, labels, modality):
-    features, logits, branches = model(images, modality)
+def step_loss(model, images, labels, modality, bf16=False):
+    # As our trainer's train.precision=BF16: only the forward under autocast,
+    # its outputs back in float32 for the losses.
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        features, logits, branches = model(images, modality)
+    if bf16:
+        features, logits = features.float(), logits.float()
+        branches = [(l.float(), i) for l, i in branches]
     identity = sum(F.cross_entropy(logits[k], labels) for k in range(logits.size(0)))
     modality_id = sum(F.cross_entropy(l, labels.index_select(0, i)) for l, i in branches)
     return identity + triplet(features, labels, 0.3).sum() + 3.0 * cross_centre(features, labels, modality).sum() \
@@ -103,6 +109,7 @@ def main():
     p.add_argument("--per-modality", type=int, default=2)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--steps", type=int, default=6)
+    p.add_argument("--bf16", action="store_true", help="the forward under bfloat16 autocast (train.precision=BF16)")
     p.add_argument("--profile", default="", help="write one more step's Chrome trace here (profile_summary.py)")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
@@ -119,7 +126,7 @@ def main():
         batch = torch.randint(0, 256, (n, 3, a.height, a.height // 2), dtype=torch.uint8)
         start = time.perf_counter()
         images = (batch.float().div_(255) - mean) / std
-        loss = step_loss(model, images, labels, modality)
+        loss = step_loss(model, images, labels, modality, a.bf16)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
