@@ -24,11 +24,7 @@ import torch_rfm_step as peer
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("--depth", type=int, default=50)
-    p.add_argument("--parts", type=int, default=12)
-    p.add_argument("--part-dim", type=int, default=256)
-    p.add_argument("--classes", type=int, default=395)
-    p.add_argument("--height", type=int, default=384)
+    peer.add_model_arguments(p)
     p.add_argument("--images", type=int, default=4, help="images in the counted forward (half per modality)")
     a = p.parse_args()
     torch.manual_seed(1)

@@ -98,13 +98,19 @@ def step_loss(model, images, labels, modality, bf16=False):
         + modality_id
 
 
-def main():
-    p = argparse.ArgumentParser()
+def add_model_arguments(p):
+    """The model's shape, as our configuration's model.* and data.height
+    (shared with model_flops.py)."""
     p.add_argument("--depth", type=int, default=50)
     p.add_argument("--parts", type=int, default=12)
     p.add_argument("--part-dim", type=int, default=256)
     p.add_argument("--classes", type=int, default=395)
     p.add_argument("--height", type=int, default=384)
+
+
+def main():
+    p = argparse.ArgumentParser()
+    add_model_arguments(p)
     p.add_argument("--ids", type=int, default=2)
     p.add_argument("--per-modality", type=int, default=2)
     p.add_argument("--threads", type=int, default=1)
