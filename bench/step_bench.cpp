@@ -7,7 +7,8 @@
 // (384), RFM_BENCH_PARTS (12), RFM_BENCH_PART_DIM (256), RFM_BENCH_CLASSES
 // (395), RFM_BENCH_IDS (2), RFM_BENCH_PER_MODALITY (2), RFM_BENCH_SET (one
 // more config override, e.g. train.channels_last=true), RFM_BENCH_PROFILE
-// (a Chrome trace of one step), RFM_BENCH_FLUSH_DENORMAL (flush denormals).
+// (a Chrome trace of one step), RFM_BENCH_FLUSH_DENORMAL (flush denormals on
+// every intra-op thread).
 #include <benchmark/benchmark.h>
 
 #include <cstdlib>
@@ -16,6 +17,7 @@
 #include <torch/csrc/autograd/profiler.h>
 
 #include "proto/config_loader.h"
+#include "trainer/augment/intra_op_threads.h"
 #include "trainer/engine/heap_retention.h"
 #include "trainer/engine/trainer.h"
 
@@ -39,7 +41,12 @@ void BM_TrainStep(benchmark::State& state) {
   if (!env("RFM_BENCH_SET", "").empty()) sets.push_back(env("RFM_BENCH_SET", ""));
   auto config = config::load_run_config("", sets);
   torch::set_num_threads(std::max(1, std::stoi(env("RFM_BENCH_THREADS", "1"))));
-  if (!env("RFM_BENCH_FLUSH_DENORMAL", "").empty()) at::globalContext().setFlushDenormal(true);
+  // The flag lives in each thread's MXCSR: set on the calling thread alone,
+  // it left the intra-op threads that run half of every kernel without it.
+  if (!env("RFM_BENCH_FLUSH_DENORMAL", "").empty()) {
+    augment::run_on_intra_op_threads(torch::get_num_threads(), [](int) { at::globalContext().setFlushDenormal(true); });
+    at::globalContext().setFlushDenormal(true);
+  }
   // As `rfm train` does unless train.retain_freed_memory is false;
   // RFM_BENCH_RELEASE_HEAP=1 measures glibc's default instead.
   if (env("RFM_BENCH_RELEASE_HEAP", "").empty()) engine::retain_freed_memory();
