@@ -54,6 +54,7 @@ Trainer::Trainer(const config::RunConfig& config, std::shared_ptr<comm::TensorTr
   model_ = model::RfmModel(model_options(config));
   if (!config.model().pretrained().empty()) model::load_torchvision_backbone(model_, config.model().pretrained());
   model_->to(device_);
+  if (device_.is_cuda()) at::globalContext().setBenchmarkCuDNN(config.train().cudnn_benchmark());
   // Before anything holds the parameters (broadcast, hooks, optimizer).
   if (config.train().channels_last()) model::convert_to_channels_last(*model_);
   switch (config.train().precision()) {
