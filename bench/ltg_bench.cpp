@@ -4,10 +4,15 @@
 // demo's 128x64.  Both read the same seeds, so they do the same rectangles
 // (tests/test_ltg.cpp checks they give the same images).
 //   build/bench/rfm_ltg_bench --benchmark_enable_random_interleaving=true --benchmark_repetitions=5
-// bench/run_all pairs the two into the speed-up with its spread.
+// bench/run_all pairs the two into the speed-up with its spread.  Where a
+// GPU is present, BM_LtgCuda runs the trainer's CUDA path (the whole-batch
+// tensor rounds) on the batch already on the device: bench/gpu/run sets it
+// against BM_LtgBatched on the machine's CPU threads.
 #include <benchmark/benchmark.h>
 
 #include <vector>
+
+#include <torch/cuda.h>
 
 #include "trainer/augment/ltg.h"
 
@@ -77,6 +82,21 @@ void BM_LtgBatchedTensor(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * kBatch);
 }
 
+// What the trainer runs on a GPU: the uint8 batch has been copied over and
+// converted there, and LTG's rounds run on it (their draws on the host).
+// Each iteration ends when the device is done.
+void BM_LtgCuda(benchmark::State& state) {
+  const auto& in = input(state.range(0));
+  const auto batch = in.images.to(torch::kCUDA);
+  benchmark::DoNotOptimize(ltg_batched(batch, in.options, in.seeds).images);  // warm-up: the kernels load
+  torch::cuda::synchronize();
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(ltg_batched(batch, in.options, in.seeds).images);
+    torch::cuda::synchronize();
+  }
+  state.SetItemsProcessed(state.iterations() * kBatch);
+}
+
 BENCHMARK(BM_LtgReference)->Arg(384)->Arg(128)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_LtgBatched)->Arg(384)->Arg(128)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_LtgBatchedTensor)->Arg(128)->Unit(benchmark::kMillisecond)->UseRealTime();
@@ -88,6 +108,11 @@ int main(int argc, char** argv) {
   // default 1; Debian's LibTorch would otherwise pick 1 anyway).
   const char* threads = std::getenv("RFM_BENCH_THREADS");
   torch::set_num_threads(threads != nullptr ? std::max(1, std::atoi(threads)) : 1);
+  if (torch::cuda::is_available()) {
+    for (int64_t height : {384, 128}) {
+      benchmark::RegisterBenchmark("BM_LtgCuda", BM_LtgCuda)->Arg(height)->Unit(benchmark::kMillisecond)->UseRealTime();
+    }
+  }
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();

@@ -5,16 +5,23 @@
 // Environment: RFM_BENCH_RELEASE_HEAP (glibc's default heap instead of
 // train.retain_freed_memory), RFM_BENCH_THREADS (1), RFM_BENCH_DEPTH (50), RFM_BENCH_HEIGHT
 // (384), RFM_BENCH_PARTS (12), RFM_BENCH_PART_DIM (256), RFM_BENCH_CLASSES
-// (395), RFM_BENCH_IDS (2), RFM_BENCH_PER_MODALITY (2), RFM_BENCH_SET (one
-// more config override, e.g. train.channels_last=true), RFM_BENCH_PROFILE
-// (a Chrome trace of one step), RFM_BENCH_FLUSH_DENORMAL (flush denormals on
-// every intra-op thread).
+// (395), RFM_BENCH_IDS (2), RFM_BENCH_PER_MODALITY (2), RFM_BENCH_SET (more
+// config overrides, separated by ';', e.g.
+// "train.precision=BF16;train.channels_last=true"), RFM_BENCH_DEVICE (cpu;
+// "cuda" for the GPU, with the batches in page-locked memory as the loader
+// keeps them, and the device waited for after every step),
+// RFM_BENCH_ITERATIONS (timed steps, 4), RFM_BENCH_NO_TF32 (CUDA: float32
+// convolutions in IEEE float32, not cuDNN's default TF32), RFM_BENCH_PROFILE (a Chrome trace
+// of one step), RFM_BENCH_FLUSH_DENORMAL (flush denormals on every intra-op
+// thread).
 #include <benchmark/benchmark.h>
 
 #include <cstdlib>
+#include <sstream>
 #include <string>
 
 #include <torch/csrc/autograd/profiler.h>
+#include <torch/cuda.h>
 
 #include "proto/config_loader.h"
 #include "trainer/augment/intra_op_threads.h"
@@ -38,7 +45,12 @@ void BM_TrainStep(benchmark::State& state) {
       "data.height=" + std::to_string(height), "data.width=" + std::to_string(height / 2),
       "data.ids_per_batch=" + env("RFM_BENCH_IDS", "2"),
       "data.images_per_modality=" + env("RFM_BENCH_PER_MODALITY", "2"), "ltg.enabled=false"};
-  if (!env("RFM_BENCH_SET", "").empty()) sets.push_back(env("RFM_BENCH_SET", ""));
+  const std::string device = env("RFM_BENCH_DEVICE", "cpu");
+  sets.push_back("train.device=" + device);
+  std::stringstream more(env("RFM_BENCH_SET", ""));
+  for (std::string set; std::getline(more, set, ';');) {
+    if (!set.empty()) sets.push_back(set);
+  }
   auto config = config::load_run_config("", sets);
   torch::set_num_threads(std::max(1, std::stoi(env("RFM_BENCH_THREADS", "1"))));
   // The flag lives in each thread's MXCSR: set on the calling thread alone,
@@ -50,7 +62,13 @@ void BM_TrainStep(benchmark::State& state) {
   // As `rfm train` does unless train.retain_freed_memory is false;
   // RFM_BENCH_RELEASE_HEAP=1 measures glibc's default instead.
   if (env("RFM_BENCH_RELEASE_HEAP", "").empty()) engine::retain_freed_memory();
+  if (!env("RFM_BENCH_NO_TF32", "").empty()) at::globalContext().setAllowTF32CuDNN(false);
   engine::Trainer trainer(config, nullptr);
+  const bool cuda = trainer.device().is_cuda();
+  // CUDA runs behind the host: each timed step ends when the device is done.
+  auto wait_for_device = [&] {
+    if (cuda) torch::cuda::synchronize(trainer.device().index());
+  };
   engine::RandomIdentityOptions o;
   o.num_identities = config.model().num_classes();  // labels must index the classifiers
   o.height = height;
@@ -62,10 +80,17 @@ void BM_TrainStep(benchmark::State& state) {
   for (int64_t s = 0; s < 4; ++s) {
     auto b = batches.batch(s);
     b.images = b.images.mul(255).to(torch::kUInt8);  // what the loader hands over
+    if (cuda) {
+      b.images = b.images.pin_memory();
+      b.labels = b.labels.pin_memory();
+      b.modality = b.modality.pin_memory();
+    }
     ready.push_back(b);
   }
   int64_t step = 0;
-  for (; step < 2; ++step) trainer.step(ready[step % 4], step, 0.0);  // warm-up, untimed
+  // Warm-up, untimed: oneDNN's primitives, or cuDNN's algorithm search.
+  for (; step < 2; ++step) trainer.step(ready[step % 4], step, 0.0);
+  wait_for_device();
   // RFM_BENCH_PROFILE=trace.json: one more step under the autograd
   // profiler, written as a Chrome trace (bench/peers/profile_summary.py).
   if (!env("RFM_BENCH_PROFILE", "").empty()) {
@@ -76,6 +101,7 @@ void BM_TrainStep(benchmark::State& state) {
   double forward = 0, backward = 0, optimizer = 0;
   for (auto _ : state) {
     const auto stats = trainer.step(ready[step % 4], step, 0.0);
+    wait_for_device();
     forward += stats.forward_seconds;
     backward += stats.backward_seconds;
     optimizer += stats.optimizer_seconds + stats.all_reduce_seconds;
@@ -87,8 +113,16 @@ void BM_TrainStep(benchmark::State& state) {
   state.counters["optimizer_s"] = optimizer / n;
   state.SetItemsProcessed(state.iterations() * o.ids_per_batch * o.per_modality * 2);
 }
-BENCHMARK(BM_TrainStep)->Iterations(4)->Unit(benchmark::kMillisecond)->UseRealTime();
-
 }  // namespace
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  benchmark::RegisterBenchmark("BM_TrainStep", BM_TrainStep)
+      ->Iterations(std::max(1, std::stoi(env("RFM_BENCH_ITERATIONS", "4"))))
+      ->Unit(benchmark::kMillisecond)
+      ->UseRealTime();
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
