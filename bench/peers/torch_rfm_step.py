@@ -9,6 +9,7 @@ shape, with the same number of intra-op threads.  LTG is off on both sides
 (bench/ltg_bench measures it).
 
   torch_rfm_step.py --depth 50 --parts 12 --height 384 --ids 2 --per-modality 2 --threads 2 --steps 6
+  torch_rfm_step.py --device cuda --ids 7 --per-modality 8 --steps 12 --bf16 --channels-last   # a GPU (bench/gpu/run)
 
 Prints one JSON line: the median step time over the steps after the first
 two (their allocations warm up), and every step's time.
@@ -46,7 +47,7 @@ class Rfm(nn.Module):
 
     def forward(self, images, modality):
         block3 = self.to_block3(images)
-        attention = torch.zeros(block3.size(0), 1, block3.size(2), block3.size(3))
+        attention = torch.zeros(block3.size(0), 1, block3.size(2), block3.size(3), device=block3.device)
         branch_logits = []
         for m, stage, bn, classifier in ((0, self.visible_stage, self.visible_bn, self.visible_classifier),
                                          (1, self.infrared_stage, self.infrared_bn, self.infrared_classifier)):
@@ -76,8 +77,8 @@ def cross_centre(features, labels, modality):
     ids, row = torch.unique(labels, sorted=True, return_inverse=True)
     slot = row * 2 + modality
     flat = features.reshape(features.size(0), -1)
-    sums = torch.zeros(ids.numel() * 2, flat.size(1)).index_add(0, slot, flat)
-    counts = torch.zeros(ids.numel() * 2).index_add(0, slot, torch.ones(flat.size(0)))
+    sums = torch.zeros(ids.numel() * 2, flat.size(1), device=flat.device).index_add(0, slot, flat)
+    counts = torch.zeros(ids.numel() * 2, device=flat.device).index_add(0, slot, torch.ones(flat.size(0), device=flat.device))
     centres = (sums / counts.clamp_min(1).unsqueeze(1)).view(ids.numel(), 2, *features.shape[1:])
     target = centres[row, 1 - modality]
     d = (features - target).norm(dim=-1)
@@ -87,7 +88,7 @@ def cross_centre(features, labels, modality):
 def step_loss(model, images, labels, modality, bf16=False):
     # As our trainer's train.precision=BF16: only the forward under autocast,
     # its outputs back in float32 for the losses.
-    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+    with torch.autocast(images.device.type, dtype=torch.bfloat16, enabled=bf16):
         features, logits, branches = model(images, modality)
     if bf16:
         features, logits = features.float(), logits.float()
@@ -117,25 +118,39 @@ def main():
     p.add_argument("--steps", type=int, default=6)
     p.add_argument("--bf16", action="store_true", help="the forward under bfloat16 autocast (train.precision=BF16)")
     p.add_argument("--profile", default="", help="write one more step's Chrome trace here (profile_summary.py)")
+    p.add_argument("--device", default="cpu", help="cpu or cuda (our step bench's RFM_BENCH_DEVICE)")
+    p.add_argument("--channels-last", action="store_true", help="the model and images channels-last (train.channels_last)")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(1)
-    model = Rfm(a.depth, a.parts, a.part_dim, a.classes)
+    device = torch.device(a.device)
+    cuda = device.type == "cuda"
+    # As our trainer's train.cudnn_benchmark (default on).
+    torch.backends.cudnn.benchmark = cuda
+    model = Rfm(a.depth, a.parts, a.part_dim, a.classes).to(device)
+    if a.channels_last:
+        model = model.to(memory_format=torch.channels_last)
     model.train()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.03, momentum=0.9, weight_decay=5e-4)
-    mean = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
-    std = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
+    mean = torch.tensor([0.485, 0.456, 0.406], device=device).view(1, 3, 1, 1)
+    std = torch.tensor([0.229, 0.224, 0.225], device=device).view(1, 3, 1, 1)
     n = a.ids * a.per_modality * 2
-    labels = torch.arange(a.ids).repeat_interleave(2 * a.per_modality)
-    modality = torch.tensor([0] * a.per_modality + [1] * a.per_modality).repeat(a.ids)
+    labels = torch.arange(a.ids).repeat_interleave(2 * a.per_modality).to(device)
+    modality = torch.tensor([0] * a.per_modality + [1] * a.per_modality).repeat(a.ids).to(device)
     def step():
         batch = torch.randint(0, 256, (n, 3, a.height, a.height // 2), dtype=torch.uint8)
+        if cuda:
+            batch = batch.pin_memory()  # as a DataLoader with pin_memory=True hands it over
         start = time.perf_counter()
-        images = (batch.float().div_(255) - mean) / std
+        images = (batch.to(device, non_blocking=True).float().div_(255) - mean) / std
+        if a.channels_last:
+            images = images.contiguous(memory_format=torch.channels_last)
         loss = step_loss(model, images, labels, modality, a.bf16)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
+        if cuda:
+            torch.cuda.synchronize()  # the step ends when the device is done
         return time.perf_counter() - start
 
     times = [step() for _ in range(a.steps)]
