@@ -280,6 +280,17 @@ TEST(MixedPrecision, ConfigRules) {
   EXPECT_EQ(tiny({"train.loss_scale_initial=0.5"}).train().loss_scale_initial(), 0.5f);
 }
 
+// cuDNN's algorithm search is on unless the configuration says otherwise,
+// and a CPU trainer leaves LibTorch's global flag as it found it.
+TEST(MixedPrecision, CudnnBenchmarkDefaultsOnAndLeavesCpuRunsAlone) {
+  EXPECT_TRUE(tiny().train().cudnn_benchmark());
+  EXPECT_FALSE(tiny({"train.cudnn_benchmark=false"}).train().cudnn_benchmark());
+  const bool before = at::globalContext().benchmarkCuDNN();
+  engine::Trainer trainer(tiny({"train.cudnn_benchmark=true"}), nullptr);
+  EXPECT_FALSE(trainer.device().is_cuda());
+  EXPECT_EQ(at::globalContext().benchmarkCuDNN(), before);
+}
+
 TEST(MixedPrecision, LossScaleSurvivesACheckpoint) {
   rfm::testing::TempDir dir;
   const auto config = tiny();
