@@ -15,7 +15,8 @@ model::RfmModelOptions model_options(const config::RunConfig& config) {
       .attention(attention)
       .part_source(m.mam_part_source() == MC::BLOCK3 ? model::PartSource::kBlock3 : model::PartSource::kSharedBlock4)
       .reweighting(m.mam_reweighting() == MC::PLAIN ? model::Reweighting::kPlain : model::Reweighting::kResidual)
-      .metric_before_bn(m.metric_feature() == MC::BEFORE_BN);
+      .metric_before_bn(m.metric_feature() == MC::BEFORE_BN)
+      .winograd_min_channels(config.train().winograd_min_channels());
 }
 
 augment::LtgOptions ltg_options(const config::LtgConfig& l) {

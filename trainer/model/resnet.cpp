@@ -1,5 +1,7 @@
 #include "trainer/model/resnet.h"
 
+#include "trainer/model/winograd_conv.h"
+
 #include <array>
 #include <stdexcept>
 
@@ -26,6 +28,17 @@ void init_like_torchvision(nn::Module& module) {
   }
 }
 
+// A 3x3 convolution that may run as Winograd F(2x2, 3x3): `winograd` is
+// the layer's own eligibility (stride 1, enough channels), known when it is
+// built; winograd_applicable checks the input's.
+torch::Tensor conv3x3(nn::Conv2d& conv, bool winograd, const torch::Tensor& x) {
+  return winograd && winograd_applicable(x, conv->weight) ? winograd_conv3x3(x, conv->weight) : conv->forward(x);
+}
+
+bool winograd_eligible(int64_t in, int64_t out, int64_t stride, int64_t min_channels) {
+  return min_channels > 0 && stride == 1 && in >= min_channels && out >= min_channels;
+}
+
 struct BlockSpec {
   bool bottleneck;
   std::array<int, 4> blocks;
@@ -43,7 +56,9 @@ BlockSpec spec_for(int depth) {
 // BasicBlock: two 3x3 convolutions, stride on the first.
 class BasicBlockImpl : public nn::Module {
  public:
-  BasicBlockImpl(int64_t in, int64_t planes, int64_t stride) {
+  BasicBlockImpl(int64_t in, int64_t planes, int64_t stride, int64_t winograd_min_channels)
+      : winograd1_(winograd_eligible(in, planes, stride, winograd_min_channels)),
+        winograd2_(winograd_eligible(planes, planes, 1, winograd_min_channels)) {
     conv1 = register_module("conv1", conv(in, planes, 3, stride, 1));
     bn1 = register_module("bn1", SyncBatchNorm(planes));
     conv2 = register_module("conv2", conv(planes, planes, 3, 1, 1));
@@ -53,20 +68,24 @@ class BasicBlockImpl : public nn::Module {
     }
   }
   torch::Tensor forward(const torch::Tensor& x) {
-    auto out = torch::relu(bn1(conv1(x)));
-    out = bn2(conv2(out));
+    auto out = torch::relu(bn1(conv3x3(conv1, winograd1_, x)));
+    out = bn2(conv3x3(conv2, winograd2_, out));
     return torch::relu(out + (downsample ? downsample->forward(x) : x));
   }
   nn::Conv2d conv1{nullptr}, conv2{nullptr};
   SyncBatchNorm bn1{nullptr}, bn2{nullptr};
   nn::Sequential downsample{nullptr};
+
+ private:
+  bool winograd1_, winograd2_;
 };
 TORCH_MODULE(BasicBlock);
 
 // Bottleneck (torchvision's v1.5): the stride sits on the 3x3 convolution.
 class BottleneckImpl : public nn::Module {
  public:
-  BottleneckImpl(int64_t in, int64_t planes, int64_t stride) {
+  BottleneckImpl(int64_t in, int64_t planes, int64_t stride, int64_t winograd_min_channels)
+      : winograd2_(winograd_eligible(planes, planes, stride, winograd_min_channels)) {
     const int64_t out = planes * 4;
     conv1 = register_module("conv1", conv(in, planes, 1, 1, 0));
     bn1 = register_module("bn1", SyncBatchNorm(planes));
@@ -80,13 +99,16 @@ class BottleneckImpl : public nn::Module {
   }
   torch::Tensor forward(const torch::Tensor& x) {
     auto out = torch::relu(bn1(conv1(x)));
-    out = torch::relu(bn2(conv2(out)));
+    out = torch::relu(bn2(conv3x3(conv2, winograd2_, out)));
     out = bn3(conv3(out));
     return torch::relu(out + (downsample ? downsample->forward(x) : x));
   }
   nn::Conv2d conv1{nullptr}, conv2{nullptr}, conv3{nullptr};
   SyncBatchNorm bn1{nullptr}, bn2{nullptr}, bn3{nullptr};
   nn::Sequential downsample{nullptr};
+
+ private:
+  bool winograd2_;
 };
 TORCH_MODULE(Bottleneck);
 
@@ -97,7 +119,7 @@ int64_t resnet_stage_channels(int depth, int stage) {
   return spec_for(depth).bottleneck ? planes * 4 : planes;
 }
 
-nn::Sequential make_resnet_stage(int depth, int stage, int64_t stride) {
+nn::Sequential make_resnet_stage(int depth, int stage, int64_t stride, int64_t winograd_min_channels) {
   const BlockSpec spec = spec_for(depth);
   const int64_t planes = int64_t{64} << (stage - 1);
   int64_t in = stage == 1 ? 64 : resnet_stage_channels(depth, stage - 1);
@@ -105,9 +127,9 @@ nn::Sequential make_resnet_stage(int depth, int stage, int64_t stride) {
   for (int b = 0; b < spec.blocks[stage - 1]; ++b) {
     const int64_t s = b == 0 ? stride : 1;
     if (spec.bottleneck) {
-      layer->push_back(Bottleneck(in, planes, s));
+      layer->push_back(Bottleneck(in, planes, s, winograd_min_channels));
     } else {
-      layer->push_back(BasicBlock(in, planes, s));
+      layer->push_back(BasicBlock(in, planes, s, winograd_min_channels));
     }
     in = resnet_stage_channels(depth, stage);
   }
@@ -118,11 +140,12 @@ nn::Sequential make_resnet_stage(int depth, int stage, int64_t stride) {
 ResNetImpl::ResNetImpl(const ResNetOptions& options) : options_(options) {
   conv1 = register_module("conv1", conv(3, 64, 7, 2, 3));
   bn1 = register_module("bn1", SyncBatchNorm(64));
-  layer1 = register_module("layer1", make_resnet_stage(options.depth(), 1, 1));
-  layer2 = register_module("layer2", make_resnet_stage(options.depth(), 2, 2));
-  layer3 = register_module("layer3", make_resnet_stage(options.depth(), 3, 2));
+  const int64_t winograd = options.winograd_min_channels();
+  layer1 = register_module("layer1", make_resnet_stage(options.depth(), 1, 1, winograd));
+  layer2 = register_module("layer2", make_resnet_stage(options.depth(), 2, 2, winograd));
+  layer3 = register_module("layer3", make_resnet_stage(options.depth(), 3, 2, winograd));
   if (options.with_layer4()) {
-    layer4 = register_module("layer4", make_resnet_stage(options.depth(), 4, options.last_stride()));
+    layer4 = register_module("layer4", make_resnet_stage(options.depth(), 4, options.last_stride(), winograd));
   }
   init_like_torchvision(*this);
 }

@@ -12,9 +12,13 @@ RfmModelImpl::RfmModelImpl(const RfmModelOptions& options) : options_(options) {
   // With MAM on the block-3 reading, nothing uses a shared layer4: leaving it
   // out keeps every parameter in the graph (no unused gradients to reduce).
   backbone = register_module(
-      "backbone", ResNet(ResNetOptions(options.depth()).last_stride(options.last_stride()).with_layer4(!block3_parts)));
+      "backbone", ResNet(ResNetOptions(options.depth())
+                                  .last_stride(options.last_stride())
+                                  .with_layer4(!block3_parts)
+                                  .winograd_min_channels(options.winograd_min_channels())));
   if (mam_on) {
-    mam = register_module("mam", ModalityAwareAttention(ModalityAttentionOptions(options.depth(), options.num_classes())));
+    mam = register_module("mam", ModalityAwareAttention(ModalityAttentionOptions(options.depth(), options.num_classes())
+                                                                     .winograd_min_channels(options.winograd_min_channels())));
   } else if (options.attention() == AttentionKind::kSpatial) {
     spatial = register_module("spatial", SpatialAttention());
   }

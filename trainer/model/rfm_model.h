@@ -28,6 +28,10 @@ struct RfmModelOptions {
   TORCH_ARG(Reweighting, reweighting) = Reweighting::kPlain;
   // true: triplet and centre losses act on FC(v) rather than BN(FC(v)).
   TORCH_ARG(bool, metric_before_bn) = false;
+  // 3x3 stride-1 convolutions with at least this many input and output
+  // channels run as Winograd F(2x2, 3x3) when on the CPU in float32
+  // (ResNetOptions::winograd_min_channels); 0: never.
+  TORCH_ARG(int64_t, winograd_min_channels) = 0;
 };
 
 struct RfmOutput {

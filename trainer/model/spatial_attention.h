@@ -17,6 +17,8 @@ struct ModalityAttentionOptions {
   ModalityAttentionOptions(int depth, int64_t num_classes) : depth_(depth), num_classes_(num_classes) {}
   TORCH_ARG(int, depth);
   TORCH_ARG(int64_t, num_classes);
+  // For the layer4 copies (ResNetOptions::winograd_min_channels).
+  TORCH_ARG(int64_t, winograd_min_channels) = 0;
 };
 
 struct ModalityAttentionOutput {

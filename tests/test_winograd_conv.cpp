@@ -1,0 +1,182 @@
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <string>
+#include <unordered_set>
+
+#include "proto/config_loader.h"
+#include "trainer/engine/autocast_scope.h"
+#include "trainer/engine/config_bridge.h"
+#include "trainer/model/rfm_model.h"
+#include "trainer/model/winograd_conv.h"
+
+using rfm::model::winograd_applicable;
+using rfm::model::winograd_conv3x3;
+
+namespace {
+
+// The direct convolution in float64: the reference both float32 paths are
+// compared with.
+torch::Tensor reference(const torch::Tensor& x, const torch::Tensor& w) {
+  return torch::conv2d(x.to(torch::kDouble), w.to(torch::kDouble), {}, 1, 1);
+}
+
+double max_relative_error(const torch::Tensor& got, const torch::Tensor& want) {
+  const auto w = want.to(torch::kDouble);
+  return ((got.to(torch::kDouble) - w).abs().max() / w.abs().max().clamp_min(1e-12)).item<double>();
+}
+
+// How many nodes of a type whose name contains `name` the autograd graph
+// below `root` holds.
+int count_nodes(const torch::Tensor& root, const std::string& name) {
+  std::unordered_set<torch::autograd::Node*> seen;
+  int count = 0;
+  std::function<void(torch::autograd::Node*)> visit = [&](torch::autograd::Node* node) {
+    if (node == nullptr || !seen.insert(node).second) return;
+    if (node->name().find(name) != std::string::npos) ++count;
+    for (const auto& edge : node->next_edges()) visit(edge.function.get());
+  };
+  visit(root.grad_fn().get());
+  return count;
+}
+
+}  // namespace
+
+TEST(WinogradConv, HandComputedTwoByTwo) {
+  // One 2x2 map, one filter.  A filter with its only 1 at the top-left tap
+  // reads the pixel up and to the left (zero outside the map); the all-ones
+  // filter sums every pixel of the 2x2 map into each output.
+  auto x = torch::tensor({1.0f, 2.0f, 3.0f, 4.0f}).view({1, 1, 2, 2});
+  auto corner = torch::zeros({1, 1, 3, 3});
+  corner[0][0][0][0] = 1.0f;
+  auto y = winograd_conv3x3(x, corner);
+  EXPECT_TRUE(torch::equal(y, torch::tensor({0.0f, 0.0f, 0.0f, 1.0f}).view({1, 1, 2, 2}))) << y;
+  auto sum = winograd_conv3x3(x, torch::ones({1, 1, 3, 3}));
+  EXPECT_TRUE(torch::allclose(sum, torch::full({1, 1, 2, 2}, 10.0f), 0.0, 1e-6)) << sum;
+  // The weight gradient of sum(y) for the all-ones filter: tap (a, b) sums
+  // the pixels it reads over the four outputs.  The centre tap reads all
+  // four (10); the top-left tap only x[0][0] (for output (1, 1)).
+  auto w = torch::ones({1, 1, 3, 3}).requires_grad_();
+  winograd_conv3x3(x, w).sum().backward();
+  auto want = torch::tensor({1.0f, 3.0f, 2.0f, 4.0f, 10.0f, 6.0f, 3.0f, 7.0f, 4.0f}).view({1, 1, 3, 3});
+  EXPECT_TRUE(torch::allclose(w.grad(), want, 0.0, 1e-6)) << w.grad();
+}
+
+TEST(WinogradConv, MatchesTheDirectConvolutionAndItsGradients) {
+  struct Shape {
+    int64_t n, c, k, h, w;
+  };
+  // Even and odd maps, maps of one row or column, one channel in or out, and
+  // channel counts whose matrices are powers of two apart.
+  for (const Shape s : {Shape{2, 3, 4, 6, 5}, Shape{1, 5, 7, 7, 7}, Shape{3, 16, 8, 8, 4}, Shape{2, 1, 1, 2, 2},
+                        Shape{2, 4, 3, 1, 6}, Shape{1, 2, 5, 5, 1}, Shape{2, 32, 64, 8, 4}}) {
+    SCOPED_TRACE(c10::str(s.n, "x", s.c, "->", s.k, " ", s.h, "x", s.w));
+    torch::manual_seed(s.n * 1000 + s.c * 10 + s.k);
+    auto x = torch::randn({s.n, s.c, s.h, s.w}).requires_grad_();
+    auto w = (torch::randn({s.k, s.c, 3, 3}) * 0.3).requires_grad_();
+    auto dy = torch::randn({s.n, s.k, s.h, s.w});
+    auto y = winograd_conv3x3(x, w);
+    y.backward(dy);
+    auto xd = x.detach().to(torch::kDouble).requires_grad_();
+    auto wd = w.detach().to(torch::kDouble).requires_grad_();
+    reference(xd, wd).backward(dy.to(torch::kDouble));
+    ASSERT_EQ(y.sizes(), torch::IntArrayRef({s.n, s.k, s.h, s.w}));
+    EXPECT_LT(max_relative_error(y, reference(x.detach(), w.detach())), 1e-5);
+    EXPECT_LT(max_relative_error(x.grad(), xd.grad()), 1e-5);
+    EXPECT_LT(max_relative_error(w.grad(), wd.grad()), 1e-5);
+  }
+}
+
+TEST(WinogradConv, GivesOnlyTheGradientsAskedFor) {
+  torch::manual_seed(3);
+  auto x = torch::randn({2, 6, 4, 4}).requires_grad_();
+  auto frozen = torch::randn({5, 6, 3, 3});
+  winograd_conv3x3(x, frozen).sum().backward();
+  auto xd = x.detach().to(torch::kDouble).requires_grad_();
+  reference(xd, frozen).sum().backward();
+  EXPECT_LT(max_relative_error(x.grad(), xd.grad()), 1e-5);
+
+  auto data = torch::randn({2, 6, 4, 4});
+  auto w = torch::randn({5, 6, 3, 3}).requires_grad_();
+  winograd_conv3x3(data, w).sum().backward();
+  auto wd = w.detach().to(torch::kDouble).requires_grad_();
+  reference(data, wd).sum().backward();
+  EXPECT_LT(max_relative_error(w.grad(), wd.grad()), 1e-5);
+}
+
+TEST(WinogradConv, RejectsWhatItCannotCompute) {
+  EXPECT_THROW(winograd_conv3x3(torch::randn({1, 2, 4, 4}), torch::randn({3, 2, 5, 5})), std::invalid_argument);
+  EXPECT_THROW(winograd_conv3x3(torch::randn({1, 2, 4, 4}), torch::randn({3, 4, 3, 3})), std::invalid_argument);
+  EXPECT_THROW(winograd_conv3x3(torch::randn({1, 2, 4, 4}, torch::kDouble), torch::randn({3, 2, 3, 3}, torch::kDouble)),
+               std::invalid_argument);
+}
+
+TEST(WinogradConv, AppliesOnlyToFloat32NchwCpuInputsWithoutAutocast) {
+  auto x = torch::randn({2, 4, 6, 6});
+  auto w = torch::randn({4, 4, 3, 3});
+  EXPECT_TRUE(winograd_applicable(x, w));
+  EXPECT_FALSE(winograd_applicable(x.to(torch::kDouble), w.to(torch::kDouble)));
+  EXPECT_FALSE(winograd_applicable(x.to(torch::kBFloat16), w));
+  EXPECT_FALSE(winograd_applicable(x.contiguous(torch::MemoryFormat::ChannelsLast), w));
+  EXPECT_FALSE(winograd_applicable(x, torch::randn({4, 4, 1, 1})));
+  {
+    rfm::engine::AutocastScope autocast(c10::DeviceType::CPU, at::kBFloat16);
+    ASSERT_TRUE(autocast.active());
+    EXPECT_FALSE(winograd_applicable(x, w));
+  }
+  EXPECT_TRUE(winograd_applicable(x, w));
+}
+
+TEST(WinogradConv, ModelTakesItWhereConfiguredAndComputesTheSame) {
+  // ResNet-18 with MAM on block 3: the backbone runs layer1-3, each modality
+  // its own layer4 copy.  Its 3x3 stride-1 convolutions: layer1 4 (64
+  // channels), layer2 3 (128; the first is strided), layer3 3 (256), each
+  // layer4 copy 4 (256 -> 512, then 512).  A threshold of 256 takes layer3
+  // and both copies: 3 + 2 x 4 = 11; of 1, all 4 + 3 + 3 + 8 = 18.
+  const auto images = torch::randn({4, 3, 64, 32});
+  const auto modality = torch::tensor({0, 0, 1, 1}, torch::kInt64);
+  auto run = [&](int64_t min_channels, int* nodes) {
+    torch::manual_seed(7);
+    rfm::model::RfmModel model(rfm::model::RfmModelOptions(18, 10).num_parts(4).part_dim(16).winograd_min_channels(
+        min_channels));
+    model->eval();  // batch statistics of 2-image modality halves would be fragile; running ones are fixed
+    auto out = model->forward(images, modality);
+    auto loss = out.part_logits.pow(2).sum() + out.visible_logits.pow(2).sum() + out.infrared_logits.pow(2).sum();
+    *nodes = count_nodes(loss, "WinogradConv3x3");
+    loss.backward();
+    std::vector<torch::Tensor> grads;
+    for (const auto& p : model->parameters()) grads.push_back(p.grad().defined() ? p.grad().clone() : torch::Tensor());
+    return std::make_pair(out.embedding.detach(), grads);
+  };
+  int none = -1, default_threshold = -1, all = -1;
+  const auto direct = run(0, &none);
+  const auto winograd = run(256, &default_threshold);
+  const auto everywhere = run(1, &all);
+  EXPECT_EQ(none, 0);
+  EXPECT_EQ(default_threshold, 11);
+  EXPECT_EQ(all, 18);
+  for (const auto* other : {&winograd, &everywhere}) {
+    EXPECT_LT(max_relative_error(other->first, direct.first), 1e-4);
+    ASSERT_EQ(other->second.size(), direct.second.size());
+    for (size_t i = 0; i < direct.second.size(); ++i) {
+      ASSERT_EQ(other->second[i].defined(), direct.second[i].defined()) << i;
+      if (direct.second[i].defined()) {
+        EXPECT_LT(max_relative_error(other->second[i], direct.second[i]), 1e-3) << i;
+      }
+    }
+  }
+}
+
+TEST(WinogradConv, ConfigDefaultsTo256AndRejectsNegatives) {
+  const auto defaults = rfm::config::load_run_config("", {});
+  EXPECT_EQ(defaults.train().winograd_min_channels(), 256);
+  EXPECT_EQ(rfm::engine::model_options(defaults).winograd_min_channels(), 256);
+  const auto off = rfm::config::load_run_config("", {"train.winograd_min_channels=0"});
+  EXPECT_EQ(rfm::engine::model_options(off).winograd_min_channels(), 0);
+  try {
+    rfm::config::load_run_config("", {"train.winograd_min_channels=-1"});
+    FAIL() << "a negative threshold was accepted";
+  } catch (const std::exception& e) {
+    EXPECT_NE(std::string(e.what()).find("train.winograd_min_channels"), std::string::npos) << e.what();
+  }
+}
