@@ -119,6 +119,10 @@ TEST(WinogradConv, AppliesOnlyToFloat32NchwCpuInputsWithoutAutocast) {
   EXPECT_FALSE(winograd_applicable(x.to(torch::kBFloat16), w));
   EXPECT_FALSE(winograd_applicable(x.contiguous(torch::MemoryFormat::ChannelsLast), w));
   EXPECT_FALSE(winograd_applicable(x, torch::randn({4, 4, 1, 1})));
+  EXPECT_FALSE(winograd_applicable(torch::randn({0, 4, 6, 6}), w));
+  // Called anyway on an empty batch (a modality absent from a shard): an
+  // empty output of the right shape.
+  EXPECT_EQ(winograd_conv3x3(torch::randn({0, 4, 6, 6}), w).sizes(), torch::IntArrayRef({0, 4, 6, 6}));
   {
     rfm::engine::AutocastScope autocast(c10::DeviceType::CPU, at::kBFloat16);
     ASSERT_TRUE(autocast.active());

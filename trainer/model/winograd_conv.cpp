@@ -249,13 +249,6 @@ torch::Tensor skewed_matrices(int64_t rows, int64_t cols, const torch::TensorOpt
   return torch::empty({16, matrix}, options).narrow(1, 0, rows * cols).view({16, rows, cols});
 }
 
-// out[e] = a[e] @ b[e] for the 16 products; `a` and `b` may be transposed
-// views.  Where oneDNN's sgemm is linked it does them: it threads on the
-// OpenMP pool that LibTorch's kernels use.  OpenBLAS (Debian's BLAS, which
-// at::mm calls) keeps a pthread pool of its own, whose threads then share
-// the cores with OpenMP workers still spinning after the transforms: the
-// same 512-channel layer took 74 ms that way against 53 ms with oneDNN's
-// (docs/PERFORMANCE.md, section 3).
 #ifdef RFM_HAVE_DNNL_SGEMM
 // A 2-D view as a row-major sgemm operand: 'N' and its row stride, or 'T'
 // and its column stride (a transposed view).
@@ -270,6 +263,13 @@ SgemmOperand sgemm_operand(const torch::Tensor& m) {
 }
 #endif
 
+// out[e] = a[e] @ b[e] for the 16 products; `a` and `b` may be transposed
+// views.  Where oneDNN's sgemm is linked it does them: it threads on the
+// OpenMP pool that LibTorch's kernels use.  OpenBLAS (Debian's BLAS, which
+// at::mm calls) keeps a pthread pool of its own, whose threads then share
+// the cores with OpenMP workers still spinning after the transforms: the
+// same 512-channel layer took 74 ms that way against 53 ms with oneDNN's
+// (docs/PERFORMANCE.md, section 3).
 void products(torch::Tensor& out, const torch::Tensor& a, const torch::Tensor& b) {
   for (int64_t e = 0; e < 16; ++e) {
     auto o = out.select(0, e);
@@ -359,13 +359,14 @@ torch::Tensor winograd_conv3x3(const torch::Tensor& input, const torch::Tensor& 
       weight.scalar_type() != torch::kFloat) {
     throw std::invalid_argument("winograd_conv3x3: needs float32 CPU tensors");
   }
+  if (input.numel() == 0) return torch::conv2d(input, weight, {}, 1, 1);  // no tiles, nothing to multiply
   return WinogradConv3x3Function::apply(input, weight);
 }
 
 bool winograd_applicable(const torch::Tensor& input, const torch::Tensor& weight) {
   return input.dim() == 4 && weight.dim() == 4 && weight.size(2) == 3 && weight.size(3) == 3 &&
          input.device().is_cpu() && input.scalar_type() == torch::kFloat && weight.scalar_type() == torch::kFloat &&
-         input.is_contiguous() && !cpu_autocast_enabled();
+         input.is_contiguous() && input.numel() > 0 && !cpu_autocast_enabled();
 }
 
 }  // namespace rfm::model
