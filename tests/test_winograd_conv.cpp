@@ -68,23 +68,30 @@ TEST(WinogradConv, MatchesTheDirectConvolutionAndItsGradients) {
   };
   // Even and odd maps, maps of one row or column, one channel in or out, and
   // channel counts whose matrices are powers of two apart.
-  for (const Shape s : {Shape{2, 3, 4, 6, 5}, Shape{1, 5, 7, 7, 7}, Shape{3, 16, 8, 8, 4}, Shape{2, 1, 1, 2, 2},
-                        Shape{2, 4, 3, 1, 6}, Shape{1, 2, 5, 5, 1}, Shape{2, 32, 64, 8, 4}}) {
-    SCOPED_TRACE(c10::str(s.n, "x", s.c, "->", s.k, " ", s.h, "x", s.w));
-    torch::manual_seed(s.n * 1000 + s.c * 10 + s.k);
-    auto x = torch::randn({s.n, s.c, s.h, s.w}).requires_grad_();
-    auto w = (torch::randn({s.k, s.c, 3, 3}) * 0.3).requires_grad_();
-    auto dy = torch::randn({s.n, s.k, s.h, s.w});
-    auto y = winograd_conv3x3(x, w);
-    y.backward(dy);
-    auto xd = x.detach().to(torch::kDouble).requires_grad_();
-    auto wd = w.detach().to(torch::kDouble).requires_grad_();
-    reference(xd, wd).backward(dy.to(torch::kDouble));
-    ASSERT_EQ(y.sizes(), torch::IntArrayRef({s.n, s.k, s.h, s.w}));
-    EXPECT_LT(max_relative_error(y, reference(x.detach(), w.detach())), 1e-5);
-    EXPECT_LT(max_relative_error(x.grad(), xd.grad()), 1e-5);
-    EXPECT_LT(max_relative_error(w.grad(), wd.grad()), 1e-5);
+  // One thread, two (each takes whole products) and three (every product
+  // split over all threads).
+  const int previous_threads = torch::get_num_threads();
+  for (const int threads : {1, 2, 3}) {
+    for (const Shape s : {Shape{2, 3, 4, 6, 5}, Shape{1, 5, 7, 7, 7}, Shape{3, 16, 8, 8, 4}, Shape{2, 1, 1, 2, 2},
+                          Shape{2, 4, 3, 1, 6}, Shape{1, 2, 5, 5, 1}, Shape{2, 32, 64, 8, 4}}) {
+      torch::set_num_threads(threads);
+      SCOPED_TRACE(c10::str(threads, " threads, ", s.n, "x", s.c, "->", s.k, " ", s.h, "x", s.w));
+      torch::manual_seed(s.n * 1000 + s.c * 10 + s.k);
+      auto x = torch::randn({s.n, s.c, s.h, s.w}).requires_grad_();
+      auto w = (torch::randn({s.k, s.c, 3, 3}) * 0.3).requires_grad_();
+      auto dy = torch::randn({s.n, s.k, s.h, s.w});
+      auto y = winograd_conv3x3(x, w);
+      y.backward(dy);
+      auto xd = x.detach().to(torch::kDouble).requires_grad_();
+      auto wd = w.detach().to(torch::kDouble).requires_grad_();
+      reference(xd, wd).backward(dy.to(torch::kDouble));
+      ASSERT_EQ(y.sizes(), torch::IntArrayRef({s.n, s.k, s.h, s.w}));
+      EXPECT_LT(max_relative_error(y, reference(x.detach(), w.detach())), 1e-5);
+      EXPECT_LT(max_relative_error(x.grad(), xd.grad()), 1e-5);
+      EXPECT_LT(max_relative_error(w.grad(), wd.grad()), 1e-5);
+    }
   }
+  torch::set_num_threads(previous_threads);
 }
 
 TEST(WinogradConv, GivesOnlyTheGradientsAskedFor) {

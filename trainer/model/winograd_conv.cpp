@@ -270,21 +270,32 @@ SgemmOperand sgemm_operand(const torch::Tensor& m) {
 // the cores with OpenMP workers still spinning after the transforms: the
 // same 512-channel layer took 74 ms that way against 53 ms with oneDNN's
 // (docs/PERFORMANCE.md, section 3).
-void products(torch::Tensor& out, const torch::Tensor& a, const torch::Tensor& b) {
-  for (int64_t e = 0; e < 16; ++e) {
-    auto o = out.select(0, e);
-    const auto x = a.select(0, e);
-    const auto y = b.select(0, e);
+void product(torch::Tensor o, const torch::Tensor& x, const torch::Tensor& y) {
 #ifdef RFM_HAVE_DNNL_SGEMM
-    const SgemmOperand p = sgemm_operand(x), q = sgemm_operand(y);
-    const int status = dnnl_sgemm(p.trans, q.trans, o.size(0), o.size(1), x.size(1), 1.0f, x.data_ptr<float>(), p.ld,
-                                  y.data_ptr<float>(), q.ld, 0.0f, o.data_ptr<float>(), o.stride(0));
-    if (status != 0) {
-      throw std::runtime_error("winograd_conv3x3: oneDNN's sgemm failed with status " + std::to_string(status));
-    }
+  const SgemmOperand p = sgemm_operand(x), q = sgemm_operand(y);
+  const int status = dnnl_sgemm(p.trans, q.trans, o.size(0), o.size(1), x.size(1), 1.0f, x.data_ptr<float>(), p.ld,
+                                y.data_ptr<float>(), q.ld, 0.0f, o.data_ptr<float>(), o.stride(0));
+  if (status != 0) {
+    throw std::runtime_error("winograd_conv3x3: oneDNN's sgemm failed with status " + std::to_string(status));
+  }
 #else
-    at::mm_out(o, x, y);
+  at::mm_out(o, x, y);
 #endif
+}
+
+// With a thread count that divides 16, each thread takes whole products
+// (oneDNN and MKL run single-threaded inside a parallel region): no
+// barrier after each product, and one thread's product stays in its own
+// core's cache.  Otherwise the threads would idle on the last round, so
+// each product is split over all of them instead.
+void products(torch::Tensor& out, const torch::Tensor& a, const torch::Tensor& b) {
+  const int threads = at::get_num_threads();
+  if (threads > 1 && 16 % threads == 0) {
+    at::parallel_for(0, 16, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t e = begin; e < end; ++e) product(out.select(0, e), a.select(0, e), b.select(0, e));
+    });
+  } else {
+    for (int64_t e = 0; e < 16; ++e) product(out.select(0, e), a.select(0, e), b.select(0, e));
   }
 }
 
