@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "bench/run_benchmarks.h"
 #include "trainer/engine/heap_retention.h"
 #include "trainer/model/winograd_conv.h"
 
@@ -61,9 +62,5 @@ int main(int argc, char** argv) {
           ->UseRealTime();
     }
   }
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
+  return rfm::bench::run_registered_benchmarks(argc, argv);
 }

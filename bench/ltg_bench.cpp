@@ -14,6 +14,7 @@
 
 #include <torch/cuda.h>
 
+#include "bench/run_benchmarks.h"
 #include "trainer/augment/ltg.h"
 
 using namespace rfm::augment;
@@ -113,9 +114,5 @@ int main(int argc, char** argv) {
       benchmark::RegisterBenchmark("BM_LtgCuda", BM_LtgCuda)->Arg(height)->Unit(benchmark::kMillisecond)->UseRealTime();
     }
   }
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
+  return rfm::bench::run_registered_benchmarks(argc, argv);
 }

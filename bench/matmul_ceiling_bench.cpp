@@ -19,6 +19,8 @@
 #include <torch/cuda.h>
 #include <torch/torch.h>
 
+#include "bench/run_benchmarks.h"
+
 namespace {
 
 int threads() {
@@ -134,9 +136,5 @@ int main(int argc, char** argv) {
       ->Unit(benchmark::kMillisecond)
       ->UseRealTime()
       ->MinTime(0.5);
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
+  return rfm::bench::run_registered_benchmarks(argc, argv);
 }

@@ -23,6 +23,7 @@
 #include <torch/csrc/autograd/profiler.h>
 #include <torch/cuda.h>
 
+#include "bench/run_benchmarks.h"
 #include "proto/config_loader.h"
 #include "trainer/augment/intra_op_threads.h"
 #include "trainer/engine/heap_retention.h"
@@ -120,9 +121,5 @@ int main(int argc, char** argv) {
       ->Iterations(std::max(1, std::stoi(env("RFM_BENCH_ITERATIONS", "4"))))
       ->Unit(benchmark::kMillisecond)
       ->UseRealTime();
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
+  return rfm::bench::run_registered_benchmarks(argc, argv);
 }
