@@ -10,7 +10,7 @@
 
 #include "proto/config_loader.h"
 #include "temp_dir.h"
-#include "trainer/engine/autocast_scope.h"
+#include "trainer/model/autocast_scope.h"
 #include "trainer/engine/config_bridge.h"
 #include "trainer/engine/dynamic_loss_scaler.h"
 #include "trainer/engine/model_checkpoint.h"
@@ -60,28 +60,28 @@ std::vector<torch::Tensor> snapshot(engine::Trainer& t) {
 TEST(AutocastScope, CpuBfloat16InsideFloat32OutsideAndRestored) {
   torch::manual_seed(3);
   const auto a = torch::randn({4, 8}), b = torch::randn({8, 3});
-  ASSERT_FALSE(engine::autocast_enabled(c10::DeviceType::CPU));
+  ASSERT_FALSE(model::autocast_enabled(c10::DeviceType::CPU));
   torch::Tensor product;
   {
-    engine::AutocastScope scope(c10::DeviceType::CPU, at::kBFloat16);
+    model::AutocastScope scope(c10::DeviceType::CPU, at::kBFloat16);
     EXPECT_TRUE(scope.active());
-    EXPECT_TRUE(engine::autocast_enabled(c10::DeviceType::CPU));
+    EXPECT_TRUE(model::autocast_enabled(c10::DeviceType::CPU));
     product = torch::mm(a, b);
     EXPECT_EQ(product.scalar_type(), at::kBFloat16);
     {
-      engine::AutocastScope none(c10::DeviceType::CPU, at::kFloat);  // FP32: changes nothing
+      model::AutocastScope none(c10::DeviceType::CPU, at::kFloat);  // FP32: changes nothing
       EXPECT_FALSE(none.active());
       EXPECT_EQ(torch::mm(a, b).scalar_type(), at::kBFloat16);
     }
-    EXPECT_TRUE(engine::autocast_enabled(c10::DeviceType::CPU));
+    EXPECT_TRUE(model::autocast_enabled(c10::DeviceType::CPU));
   }
-  EXPECT_FALSE(engine::autocast_enabled(c10::DeviceType::CPU));
+  EXPECT_FALSE(model::autocast_enabled(c10::DeviceType::CPU));
   EXPECT_EQ(torch::mm(a, b).scalar_type(), at::kFloat);
   // The product of the inputs rounded to bfloat16 (8-bit mantissa).
   const auto rounded = torch::mm(a.to(at::kBFloat16).to(at::kFloat), b.to(at::kBFloat16).to(at::kFloat));
   EXPECT_TRUE(torch::allclose(product.to(at::kFloat), rounded, 2e-2, 2e-2));
-  EXPECT_THROW(engine::AutocastScope(c10::DeviceType::CPU, at::kHalf), std::invalid_argument);
-  EXPECT_FALSE(engine::autocast_enabled(c10::DeviceType::CPU));
+  EXPECT_THROW(model::AutocastScope(c10::DeviceType::CPU, at::kHalf), std::invalid_argument);
+  EXPECT_FALSE(model::autocast_enabled(c10::DeviceType::CPU));
 }
 
 TEST(AutocastScope, GradientsOfBfloat16OpsReachFloat32Weights) {
@@ -90,7 +90,7 @@ TEST(AutocastScope, GradientsOfBfloat16OpsReachFloat32Weights) {
   const auto x = torch::randn({5, 8});
   torch::Tensor y;
   {
-    engine::AutocastScope scope(c10::DeviceType::CPU, at::kBFloat16);
+    model::AutocastScope scope(c10::DeviceType::CPU, at::kBFloat16);
     y = linear(x);
   }
   EXPECT_EQ(y.scalar_type(), at::kBFloat16);
@@ -156,7 +156,7 @@ double bf16_convolution_error() {
   const auto reference = torch::conv2d(x, w, {}, 1, 1);
   torch::Tensor reduced;
   {
-    engine::AutocastScope scope(c10::DeviceType::CPU, at::kBFloat16);
+    model::AutocastScope scope(c10::DeviceType::CPU, at::kBFloat16);
     reduced = torch::conv2d(x, w, {}, 1, 1);
   }
   EXPECT_EQ(reduced.scalar_type(), at::kBFloat16);
@@ -207,7 +207,7 @@ TEST(MixedPrecision, Bf16StepTracksFloat32AndKeepsFloat32Weights) {
   const double cosine = (ua * ub).sum().item<double>() / (ua.norm().item<double>() * ub.norm().item<double>());
   EXPECT_GT(cosine, accurate ? 0.9 : 0.5);
   EXPECT_NEAR(ub.norm().item<double>(), ua.norm().item<double>(), norm_tol * ua.norm().item<double>());
-  EXPECT_FALSE(engine::autocast_enabled(c10::DeviceType::CPU));  // the step left autocast off
+  EXPECT_FALSE(model::autocast_enabled(c10::DeviceType::CPU));  // the step left autocast off
 }
 
 TEST(MixedPrecision, ChannelsLastStepsEqualNchw) {

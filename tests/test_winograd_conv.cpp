@@ -5,7 +5,7 @@
 #include <unordered_set>
 
 #include "proto/config_loader.h"
-#include "trainer/engine/autocast_scope.h"
+#include "trainer/model/autocast_scope.h"
 #include "trainer/engine/config_bridge.h"
 #include "trainer/model/rfm_model.h"
 #include "trainer/model/winograd_conv.h"
@@ -131,7 +131,7 @@ TEST(WinogradConv, AppliesOnlyToFloat32NchwCpuInputsWithoutAutocast) {
   // empty output of the right shape.
   EXPECT_EQ(winograd_conv3x3(torch::randn({0, 4, 6, 6}), w).sizes(), torch::IntArrayRef({0, 4, 6, 6}));
   {
-    rfm::engine::AutocastScope autocast(c10::DeviceType::CPU, at::kBFloat16);
+    rfm::model::AutocastScope autocast(c10::DeviceType::CPU, at::kBFloat16);
     ASSERT_TRUE(autocast.active());
     EXPECT_FALSE(winograd_applicable(x, w));
   }

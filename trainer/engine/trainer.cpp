@@ -11,9 +11,9 @@
 
 #include "proto/config_loader.h"
 #include "trainer/augment/ltg.h"
-#include "trainer/engine/autocast_scope.h"
 #include "trainer/engine/config_bridge.h"
 #include "trainer/engine/gradient_clipping.h"
+#include "trainer/model/autocast_scope.h"
 #include "trainer/model/memory_format.h"
 #include "trainer/model/pretrained_weights.h"
 
@@ -188,7 +188,7 @@ StepStats Trainer::step(const TrainBatch& batch, int64_t step_index, double epoc
 
   model::RfmOutput output;
   {
-    AutocastScope autocast(device_.type(), autocast_dtype_);
+    model::AutocastScope autocast(device_.type(), autocast_dtype_);
     output = model_->forward(images, modality);
   }
   // The losses run in float32 outside autocast: the triplet's distances, the

@@ -1,18 +1,13 @@
 #include "trainer/model/winograd_conv.h"
 
 #include <ATen/Parallel.h>
-#include <ATen/autocast_mode.h>
-#include <torch/version.h>
 
 #include <algorithm>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
-// 2.4 added per-device-type autocast queries and deprecated the old ones.
-#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
-#define RFM_WINOGRAD_AUTOCAST_PER_DEVICE_TYPE 1
-#endif
+#include "trainer/model/autocast_scope.h"
 
 #ifdef RFM_HAVE_DNNL_SGEMM
 // oneDNN's C API (dnnl.h, row-major); Debian ships the library LibTorch
@@ -350,14 +345,6 @@ class WinogradConv3x3Function : public torch::autograd::Function<WinogradConv3x3
   }
 };
 
-bool cpu_autocast_enabled() {
-#ifdef RFM_WINOGRAD_AUTOCAST_PER_DEVICE_TYPE
-  return at::autocast::is_autocast_enabled(c10::DeviceType::CPU);
-#else
-  return at::autocast::is_cpu_enabled();
-#endif
-}
-
 }  // namespace
 
 torch::Tensor winograd_conv3x3(const torch::Tensor& input, const torch::Tensor& weight) {
@@ -377,7 +364,7 @@ torch::Tensor winograd_conv3x3(const torch::Tensor& input, const torch::Tensor& 
 bool winograd_applicable(const torch::Tensor& input, const torch::Tensor& weight) {
   return input.dim() == 4 && weight.dim() == 4 && weight.size(2) == 3 && weight.size(3) == 3 &&
          input.device().is_cpu() && input.scalar_type() == torch::kFloat && weight.scalar_type() == torch::kFloat &&
-         input.is_contiguous() && input.numel() > 0 && !cpu_autocast_enabled();
+         input.is_contiguous() && input.numel() > 0 && !autocast_enabled(c10::DeviceType::CPU);
 }
 
 }  // namespace rfm::model

@@ -1,4 +1,4 @@
-#include "trainer/engine/autocast_scope.h"
+#include "trainer/model/autocast_scope.h"
 
 #include <stdexcept>
 
@@ -10,7 +10,7 @@
 #define RFM_AUTOCAST_PER_DEVICE_TYPE 1
 #endif
 
-namespace rfm::engine {
+namespace rfm::model {
 namespace {
 
 bool is_cuda(c10::DeviceType t) { return t == c10::DeviceType::CUDA; }
@@ -88,4 +88,4 @@ AutocastScope::~AutocastScope() {
   set_dtype(device_type_, previous_dtype_);
 }
 
-}  // namespace rfm::engine
+}  // namespace rfm::model

@@ -3,11 +3,13 @@
 // that LibTorch's autocast lists (convolutions, matrix products) run in a
 // reduced precision while the weights stay float32.  LibTorch renamed the
 // autocast controls in 2.4 (per device type instead of "gpu"/"cpu"
-// functions); this scope hides which one the build has.
+// functions); this scope hides which one the build has.  It lives with the
+// model because the model asks too: its Winograd convolution steps aside
+// under autocast (winograd_conv.h).
 
 #include <torch/torch.h>
 
-namespace rfm::engine {
+namespace rfm::model {
 
 class AutocastScope {
  public:
@@ -30,4 +32,4 @@ class AutocastScope {
 // Whether autocast is on for `device_type` on this thread now.
 bool autocast_enabled(c10::DeviceType device_type);
 
-}  // namespace rfm::engine
+}  // namespace rfm::model
