@@ -2,6 +2,17 @@
 
 namespace rfm::engine {
 
+namespace {
+model::WinogradTile winograd_tile(config::TrainConfig::WinogradTile tile) {
+  switch (tile) {
+    case config::TrainConfig::WINOGRAD_2X2: return model::WinogradTile::k2x2;
+    case config::TrainConfig::WINOGRAD_4X4: return model::WinogradTile::k4x4;
+    case config::TrainConfig::WINOGRAD_AUTO: break;
+  }
+  return model::WinogradTile::kAuto;
+}
+}  // namespace
+
 model::RfmModelOptions model_options(const config::RunConfig& config) {
   const auto& m = config.model();
   using MC = config::ModelConfig;
@@ -16,7 +27,8 @@ model::RfmModelOptions model_options(const config::RunConfig& config) {
       .part_source(m.mam_part_source() == MC::BLOCK3 ? model::PartSource::kBlock3 : model::PartSource::kSharedBlock4)
       .reweighting(m.mam_reweighting() == MC::PLAIN ? model::Reweighting::kPlain : model::Reweighting::kResidual)
       .metric_before_bn(m.metric_feature() == MC::BEFORE_BN)
-      .winograd_min_channels(config.train().winograd_min_channels());
+      .winograd_min_channels(config.train().winograd_min_channels())
+      .winograd_tile(winograd_tile(config.train().winograd_tile()));
 }
 
 augment::LtgOptions ltg_options(const config::LtgConfig& l) {

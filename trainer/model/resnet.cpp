@@ -1,7 +1,5 @@
 #include "trainer/model/resnet.h"
 
-#include "trainer/model/winograd_conv.h"
-
 #include <array>
 #include <stdexcept>
 
@@ -28,11 +26,12 @@ void init_like_torchvision(nn::Module& module) {
   }
 }
 
-// A 3x3 convolution that may run as Winograd F(2x2, 3x3): `winograd` is
+// A 3x3 convolution that may run as Winograd F(m x m, 3x3): `winograd` is
 // the layer's own eligibility (stride 1, enough channels), known when it is
 // built; winograd_applicable checks the input's.
-torch::Tensor conv3x3(nn::Conv2d& conv, bool winograd, const torch::Tensor& x) {
-  return winograd && winograd_applicable(x, conv->weight) ? winograd_conv3x3(x, conv->weight) : conv->forward(x);
+torch::Tensor conv3x3(nn::Conv2d& conv, bool winograd, WinogradTile tile, const torch::Tensor& x) {
+  return winograd && winograd_applicable(x, conv->weight) ? winograd_conv3x3(x, conv->weight, tile)
+                                                          : conv->forward(x);
 }
 
 bool winograd_eligible(int64_t in, int64_t out, int64_t stride, int64_t min_channels) {
@@ -56,9 +55,10 @@ BlockSpec spec_for(int depth) {
 // BasicBlock: two 3x3 convolutions, stride on the first.
 class BasicBlockImpl : public nn::Module {
  public:
-  BasicBlockImpl(int64_t in, int64_t planes, int64_t stride, int64_t winograd_min_channels)
+  BasicBlockImpl(int64_t in, int64_t planes, int64_t stride, int64_t winograd_min_channels, WinogradTile tile)
       : winograd1_(winograd_eligible(in, planes, stride, winograd_min_channels)),
-        winograd2_(winograd_eligible(planes, planes, 1, winograd_min_channels)) {
+        winograd2_(winograd_eligible(planes, planes, 1, winograd_min_channels)),
+        tile_(tile) {
     conv1 = register_module("conv1", conv(in, planes, 3, stride, 1));
     bn1 = register_module("bn1", SyncBatchNorm(planes));
     conv2 = register_module("conv2", conv(planes, planes, 3, 1, 1));
@@ -68,8 +68,8 @@ class BasicBlockImpl : public nn::Module {
     }
   }
   torch::Tensor forward(const torch::Tensor& x) {
-    auto out = torch::relu(bn1(conv3x3(conv1, winograd1_, x)));
-    out = bn2(conv3x3(conv2, winograd2_, out));
+    auto out = torch::relu(bn1(conv3x3(conv1, winograd1_, tile_, x)));
+    out = bn2(conv3x3(conv2, winograd2_, tile_, out));
     return torch::relu(out + (downsample ? downsample->forward(x) : x));
   }
   nn::Conv2d conv1{nullptr}, conv2{nullptr};
@@ -78,14 +78,15 @@ class BasicBlockImpl : public nn::Module {
 
  private:
   bool winograd1_, winograd2_;
+  WinogradTile tile_;
 };
 TORCH_MODULE(BasicBlock);
 
 // Bottleneck (torchvision's v1.5): the stride sits on the 3x3 convolution.
 class BottleneckImpl : public nn::Module {
  public:
-  BottleneckImpl(int64_t in, int64_t planes, int64_t stride, int64_t winograd_min_channels)
-      : winograd2_(winograd_eligible(planes, planes, stride, winograd_min_channels)) {
+  BottleneckImpl(int64_t in, int64_t planes, int64_t stride, int64_t winograd_min_channels, WinogradTile tile)
+      : winograd2_(winograd_eligible(planes, planes, stride, winograd_min_channels)), tile_(tile) {
     const int64_t out = planes * 4;
     conv1 = register_module("conv1", conv(in, planes, 1, 1, 0));
     bn1 = register_module("bn1", SyncBatchNorm(planes));
@@ -99,7 +100,7 @@ class BottleneckImpl : public nn::Module {
   }
   torch::Tensor forward(const torch::Tensor& x) {
     auto out = torch::relu(bn1(conv1(x)));
-    out = torch::relu(bn2(conv3x3(conv2, winograd2_, out)));
+    out = torch::relu(bn2(conv3x3(conv2, winograd2_, tile_, out)));
     out = bn3(conv3(out));
     return torch::relu(out + (downsample ? downsample->forward(x) : x));
   }
@@ -109,6 +110,7 @@ class BottleneckImpl : public nn::Module {
 
  private:
   bool winograd2_;
+  WinogradTile tile_;
 };
 TORCH_MODULE(Bottleneck);
 
@@ -119,7 +121,8 @@ int64_t resnet_stage_channels(int depth, int stage) {
   return spec_for(depth).bottleneck ? planes * 4 : planes;
 }
 
-nn::Sequential make_resnet_stage(int depth, int stage, int64_t stride, int64_t winograd_min_channels) {
+nn::Sequential make_resnet_stage(int depth, int stage, int64_t stride, int64_t winograd_min_channels,
+                                 WinogradTile winograd_tile) {
   const BlockSpec spec = spec_for(depth);
   const int64_t planes = int64_t{64} << (stage - 1);
   int64_t in = stage == 1 ? 64 : resnet_stage_channels(depth, stage - 1);
@@ -127,9 +130,9 @@ nn::Sequential make_resnet_stage(int depth, int stage, int64_t stride, int64_t w
   for (int b = 0; b < spec.blocks[stage - 1]; ++b) {
     const int64_t s = b == 0 ? stride : 1;
     if (spec.bottleneck) {
-      layer->push_back(Bottleneck(in, planes, s, winograd_min_channels));
+      layer->push_back(Bottleneck(in, planes, s, winograd_min_channels, winograd_tile));
     } else {
-      layer->push_back(BasicBlock(in, planes, s, winograd_min_channels));
+      layer->push_back(BasicBlock(in, planes, s, winograd_min_channels, winograd_tile));
     }
     in = resnet_stage_channels(depth, stage);
   }
@@ -141,11 +144,12 @@ ResNetImpl::ResNetImpl(const ResNetOptions& options) : options_(options) {
   conv1 = register_module("conv1", conv(3, 64, 7, 2, 3));
   bn1 = register_module("bn1", SyncBatchNorm(64));
   const int64_t winograd = options.winograd_min_channels();
-  layer1 = register_module("layer1", make_resnet_stage(options.depth(), 1, 1, winograd));
-  layer2 = register_module("layer2", make_resnet_stage(options.depth(), 2, 2, winograd));
-  layer3 = register_module("layer3", make_resnet_stage(options.depth(), 3, 2, winograd));
+  const WinogradTile tile = options.winograd_tile();
+  layer1 = register_module("layer1", make_resnet_stage(options.depth(), 1, 1, winograd, tile));
+  layer2 = register_module("layer2", make_resnet_stage(options.depth(), 2, 2, winograd, tile));
+  layer3 = register_module("layer3", make_resnet_stage(options.depth(), 3, 2, winograd, tile));
   if (options.with_layer4()) {
-    layer4 = register_module("layer4", make_resnet_stage(options.depth(), 4, options.last_stride(), winograd));
+    layer4 = register_module("layer4", make_resnet_stage(options.depth(), 4, options.last_stride(), winograd, tile));
   }
   init_like_torchvision(*this);
 }

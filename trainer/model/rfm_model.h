@@ -29,9 +29,10 @@ struct RfmModelOptions {
   // true: triplet and centre losses act on FC(v) rather than BN(FC(v)).
   TORCH_ARG(bool, metric_before_bn) = false;
   // 3x3 stride-1 convolutions with at least this many input and output
-  // channels run as Winograd F(2x2, 3x3) when on the CPU in float32
-  // (ResNetOptions::winograd_min_channels); 0: never.
+  // channels run as Winograd F(m x m, 3x3) when on the CPU in float32
+  // (ResNetOptions::winograd_min_channels, winograd_tile); 0: never.
   TORCH_ARG(int64_t, winograd_min_channels) = 0;
+  TORCH_ARG(WinogradTile, winograd_tile) = WinogradTile::kAuto;
 };
 
 struct RfmOutput {

@@ -3,8 +3,11 @@
 #include <ATen/Parallel.h>
 
 #include <algorithm>
+#include <mutex>
+#include <set>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "trainer/model/autocast_scope.h"
@@ -19,32 +22,140 @@ extern "C" int dnnl_sgemm(char transa, char transb, int64_t m, int64_t n, int64_
 namespace rfm::model {
 namespace {
 
-// The transforms of F(2x2, 3x3), as in Lavin and Gray:
-//   input   V = B^T d B    (d: 4x4 input tile,   B^T rows [1 0 -1 0] [0 1 1 0] [0 -1 1 0] [0 1 0 -1])
-//   weight  U = G g G^T    (g: 3x3 filter,       G rows [1 0 0] [1/2 1/2 1/2] [1/2 -1/2 1/2] [0 0 1])
-//   output  Y = A^T M A    (M = U . V, 4x4,      A^T rows [1 1 1 0] [0 1 -1 -1])
+// F(m x m, 3x3) works on alpha x alpha input tiles (alpha = m + 2) whose
+// origins are m apart.  Its three transforms (Lavin and Gray):
+//   input   V = B^T d B    (d: alpha x alpha input tile)
+//   weight  U = G g G^T    (g: 3x3 filter)
+//   output  Y = A^T M A    (M = U . V elementwise, alpha x alpha; Y: m x m)
 // The backward pass applies their adjoints: dd = B dV B^T, dg = G^T dU G,
-// dM = A dY A^T.  Each is a 1-D transform applied down the columns and
-// then along the rows of a tile, written out since each has 2-4 terms.
-// A tile's 16 transformed values go to 16 separate matrices (index e =
-// 4 * row + column), one per product.
+// dM = A dY A^T.  Each 2-D transform is a 1-D one down the columns and then
+// along the rows; the 1-D ones are written out below, since each row of
+// the matrices has only a few non-zero terms.  A tile's alpha^2 transformed
+// values go to alpha^2 separate matrices (index e = alpha * row + column),
+// one per product.
 
-// Tiles per plane and their layout in the [16, channels, N * tiles] matrices.
+// F(2x2, 3x3): points 0, 1, -1 and infinity.
+//   B^T rows [1 0 -1 0] [0 1 1 0] [0 -1 1 0] [0 1 0 -1]
+//   G rows   [1 0 0] [1/2 1/2 1/2] [1/2 -1/2 1/2] [0 0 1]
+//   A^T rows [1 1 1 0] [0 1 -1 -1]
+struct TileF2 {
+  static constexpr int m = 2, alpha = 4;
+  static void input(const float* d, float* r) {
+    r[0] = d[0] - d[2];
+    r[1] = d[1] + d[2];
+    r[2] = d[2] - d[1];
+    r[3] = d[1] - d[3];
+  }
+  static void input_adjoint(const float* x, float* r) {
+    r[0] = x[0];
+    r[1] = x[1] - x[2] + x[3];
+    r[2] = x[1] + x[2] - x[0];
+    r[3] = -x[3];
+  }
+  static void weight(const float* g, float* r) {
+    r[0] = g[0];
+    r[1] = 0.5f * (g[0] + g[1] + g[2]);
+    r[2] = 0.5f * (g[0] - g[1] + g[2]);
+    r[3] = g[2];
+  }
+  static void weight_adjoint(const float* x, float* r) {
+    r[0] = x[0] + 0.5f * (x[1] + x[2]);
+    r[1] = 0.5f * (x[1] - x[2]);
+    r[2] = 0.5f * (x[1] + x[2]) + x[3];
+  }
+  static void output(const float* x, float* y) {
+    y[0] = x[0] + x[1] + x[2];
+    y[1] = x[1] - x[2] - x[3];
+  }
+  static void output_adjoint(const float* y, float* r) {
+    r[0] = y[0];
+    r[1] = y[0] + y[1];
+    r[2] = y[0] - y[1];
+    r[3] = -y[1];
+  }
+};
+
+// F(4x4, 3x3): points 0, 1, -1, 2, -2 and infinity.  36 products of
+// 2.25 multiplications per output where F(2x2) needs 4 and the direct
+// convolution 9, and its input tiles overlap less (36 values per 16
+// outputs against 16 per 4), so the transforms move less memory too.  The
+// larger constants cost accuracy: errors of about 1e-6 to 1e-5 relative
+// in float32 where F(2x2) stays under 1e-6 (the tests hold both).
+//   B^T rows [4 0 -5 0 1 0] [0 -4 -4 1 1 0] [0 4 -4 -1 1 0]
+//            [0 -2 -1 2 1 0] [0 2 -1 -2 1 0] [0 4 0 -5 0 1]
+//   G rows   [1/4 0 0] [-1/6 -1/6 -1/6] [-1/6 1/6 -1/6]
+//            [1/24 1/12 1/6] [1/24 -1/12 1/6] [0 0 1]
+//   A^T rows [1 1 1 1 1 0] [0 1 -1 2 -2 0] [0 1 1 4 4 0] [0 1 -1 8 -8 1]
+struct TileF4 {
+  static constexpr int m = 4, alpha = 6;
+  static void input(const float* d, float* r) {
+    const float a = d[4] - d[2], b = d[3] - d[1];  // shared by rows 3 and 4
+    r[0] = 4.0f * d[0] - 5.0f * d[2] + d[4];
+    r[1] = (d[3] + d[4]) - 4.0f * (d[1] + d[2]);
+    r[2] = (d[4] - d[3]) + 4.0f * (d[1] - d[2]);
+    r[3] = a + 2.0f * b;
+    r[4] = a - 2.0f * b;
+    r[5] = 4.0f * d[1] - 5.0f * d[3] + d[5];
+  }
+  static void input_adjoint(const float* x, float* r) {
+    r[0] = 4.0f * x[0];
+    r[1] = -4.0f * x[1] + 4.0f * x[2] - 2.0f * x[3] + 2.0f * x[4] + 4.0f * x[5];
+    r[2] = -5.0f * x[0] - 4.0f * x[1] - 4.0f * x[2] - x[3] - x[4];
+    r[3] = x[1] - x[2] + 2.0f * x[3] - 2.0f * x[4] - 5.0f * x[5];
+    r[4] = x[0] + x[1] + x[2] + x[3] + x[4];
+    r[5] = x[5];
+  }
+  static void weight(const float* g, float* r) {
+    const float even = g[0] + g[2], even4 = 0.25f * g[0] + g[2];
+    r[0] = 0.25f * g[0];
+    r[1] = -(even + g[1]) / 6.0f;
+    r[2] = -(even - g[1]) / 6.0f;
+    r[3] = (even4 + 0.5f * g[1]) / 6.0f;
+    r[4] = (even4 - 0.5f * g[1]) / 6.0f;
+    r[5] = g[2];
+  }
+  static void weight_adjoint(const float* x, float* r) {
+    r[0] = 0.25f * x[0] - (x[1] + x[2]) / 6.0f + (x[3] + x[4]) / 24.0f;
+    r[1] = (x[2] - x[1]) / 6.0f + (x[3] - x[4]) / 12.0f;
+    r[2] = (x[3] + x[4] - x[1] - x[2]) / 6.0f + x[5];
+  }
+  static void output(const float* x, float* y) {
+    const float s12 = x[1] + x[2], d12 = x[1] - x[2], s34 = x[3] + x[4], d34 = x[3] - x[4];
+    y[0] = x[0] + s12 + s34;
+    y[1] = d12 + 2.0f * d34;
+    y[2] = s12 + 4.0f * s34;
+    y[3] = d12 + 8.0f * d34 + x[5];
+  }
+  static void output_adjoint(const float* y, float* r) {
+    const float even = y[0] + y[2], odd = y[1] + y[3];
+    const float even4 = y[0] + 4.0f * y[2], odd4 = 2.0f * y[1] + 8.0f * y[3];
+    r[0] = y[0];
+    r[1] = even + odd;
+    r[2] = even - odd;
+    r[3] = even4 + odd4;
+    r[4] = even4 - odd4;
+    r[5] = y[3];
+  }
+};
+
+// Tiles per plane and their layout in the [alpha^2, channels, N * tiles] matrices.
 struct TileGrid {
   int64_t n, h, w, th, tw;
   int64_t tiles() const { return th * tw; }
   int64_t columns() const { return n * tiles(); }
 };
 
-TileGrid grid_for(int64_t n, int64_t h, int64_t w) { return {n, h, w, (h + 1) / 2, (w + 1) / 2}; }
+TileGrid grid_for(int64_t n, int64_t h, int64_t w, int64_t m) { return {n, h, w, (h + m - 1) / m, (w + m - 1) / m}; }
 
 // Enough planes per task that a task is not dominated by its setup.
 int64_t plane_grain(const TileGrid& g) { return std::max<int64_t>(1, 1024 / g.tiles()); }
 
-// x [N, C, H, W] -> V [16, C, N * T].
+// x [N, C, H, W] -> V [alpha^2, C, N * T].
+template <class T>
 void transform_input(const float* x, float* v, int64_t matrix, int64_t channels, const TileGrid& g) {
+  constexpr int a = T::alpha;
   const int64_t cols = g.columns();
-  const int64_t pw = 2 * g.tw + 2, ph = 2 * g.th + 2;
+  const int64_t pw = T::m * g.tw + 2, ph = T::m * g.th + 2;
   at::parallel_for(0, g.n * channels, plane_grain(g), [&](int64_t begin, int64_t end) {
     std::vector<float> pad(static_cast<size_t>(ph * pw), 0.0f);
     for (int64_t plane = begin; plane < end; ++plane) {
@@ -54,21 +165,24 @@ void transform_input(const float* x, float* v, int64_t matrix, int64_t channels,
       float* out = v + c * cols + n * g.tiles();
       for (int64_t ty = 0; ty < g.th; ++ty) {
         for (int64_t tx = 0; tx < g.tw; ++tx) {
-          const float* d = pad.data() + 2 * ty * pw + 2 * tx;
-          float t[4][4];
-          for (int j = 0; j < 4; ++j) {
-            const float d0 = d[j], d1 = d[pw + j], d2 = d[2 * pw + j], d3 = d[3 * pw + j];
-            t[0][j] = d0 - d2;
-            t[1][j] = d1 + d2;
-            t[2][j] = d2 - d1;
-            t[3][j] = d1 - d3;
+          const float* d = pad.data() + T::m * (ty * pw + tx);
+          float t[a][a];  // t = B^T d, column by column
+#pragma GCC unroll 6
+          for (int j = 0; j < a; ++j) {
+            float column[a], r[a];
+#pragma GCC unroll 6
+            for (int i = 0; i < a; ++i) column[i] = d[i * pw + j];
+            T::input(column, r);
+#pragma GCC unroll 6
+            for (int i = 0; i < a; ++i) t[i][j] = r[i];
           }
           float* o = out + ty * g.tw + tx;
-          for (int i = 0; i < 4; ++i) {
-            o[(4 * i + 0) * matrix] = t[i][0] - t[i][2];
-            o[(4 * i + 1) * matrix] = t[i][1] + t[i][2];
-            o[(4 * i + 2) * matrix] = t[i][2] - t[i][1];
-            o[(4 * i + 3) * matrix] = t[i][1] - t[i][3];
+#pragma GCC unroll 6
+          for (int i = 0; i < a; ++i) {
+            float r[a];
+            T::input(t[i], r);
+#pragma GCC unroll 6
+            for (int j = 0; j < a; ++j) o[(a * i + j) * matrix] = r[j];
           }
         }
       }
@@ -76,11 +190,13 @@ void transform_input(const float* x, float* v, int64_t matrix, int64_t channels,
   });
 }
 
-// dV [16, C, N * T] -> dx [N, C, H, W]: each tile's B dV B^T added back
-// where its 4x4 window read the (padded) input; windows overlap by 2.
+// dV [alpha^2, C, N * T] -> dx [N, C, H, W]: each tile's B dV B^T added
+// back where its window read the (padded) input; windows overlap by 2.
+template <class T>
 void transform_input_grad(const float* dv, int64_t matrix, float* dx, int64_t channels, const TileGrid& g) {
+  constexpr int a = T::alpha;
   const int64_t cols = g.columns();
-  const int64_t pw = 2 * g.tw + 2, ph = 2 * g.th + 2;
+  const int64_t pw = T::m * g.tw + 2, ph = T::m * g.th + 2;
   at::parallel_for(0, g.n * channels, plane_grain(g), [&](int64_t begin, int64_t end) {
     std::vector<float> pad(static_cast<size_t>(ph * pw));
     for (int64_t plane = begin; plane < end; ++plane) {
@@ -90,22 +206,23 @@ void transform_input_grad(const float* dv, int64_t matrix, float* dx, int64_t ch
       for (int64_t ty = 0; ty < g.th; ++ty) {
         for (int64_t tx = 0; tx < g.tw; ++tx) {
           const float* q = in + ty * g.tw + tx;
-          float t[4][4];
-          // Rows: B applied to each row (x0, x1 - x2 + x3, -x0 + x1 + x2, -x3).
-          for (int i = 0; i < 4; ++i) {
-            const float x0 = q[(4 * i + 0) * matrix], x1 = q[(4 * i + 1) * matrix];
-            const float x2 = q[(4 * i + 2) * matrix], x3 = q[(4 * i + 3) * matrix];
-            t[i][0] = x0;
-            t[i][1] = x1 - x2 + x3;
-            t[i][2] = x1 + x2 - x0;
-            t[i][3] = -x3;
+          float t[a][a];  // t = dV B, row by row
+#pragma GCC unroll 6
+          for (int i = 0; i < a; ++i) {
+            float row[a];
+#pragma GCC unroll 6
+            for (int j = 0; j < a; ++j) row[j] = q[(a * i + j) * matrix];
+            T::input_adjoint(row, t[i]);
           }
-          float* d = pad.data() + 2 * ty * pw + 2 * tx;
-          for (int j = 0; j < 4; ++j) {
-            d[j] += t[0][j];
-            d[pw + j] += t[1][j] - t[2][j] + t[3][j];
-            d[2 * pw + j] += t[1][j] + t[2][j] - t[0][j];
-            d[3 * pw + j] -= t[3][j];
+          float* d = pad.data() + T::m * (ty * pw + tx);
+#pragma GCC unroll 6
+          for (int j = 0; j < a; ++j) {
+            float column[a], r[a];
+#pragma GCC unroll 6
+            for (int i = 0; i < a; ++i) column[i] = t[i][j];
+            T::input_adjoint(column, r);
+#pragma GCC unroll 6
+            for (int i = 0; i < a; ++i) d[i * pw + j] += r[i];
           }
         }
       }
@@ -118,78 +235,93 @@ void transform_input_grad(const float* dv, int64_t matrix, float* dx, int64_t ch
   });
 }
 
-// w [K, C, 3, 3] -> U [16, K, C].
+// w [K, C, 3, 3] -> U [alpha^2, K, C].
+template <class T>
 void transform_weight(const float* w, float* u, int64_t matrix, int64_t filters) {
+  constexpr int a = T::alpha;
   at::parallel_for(0, filters, 4096, [&](int64_t begin, int64_t end) {
     for (int64_t f = begin; f < end; ++f) {
       const float* k = w + f * 9;
-      float r[4][3];
+      float t[a][3];  // G g, column by column
+#pragma GCC unroll 3
       for (int j = 0; j < 3; ++j) {
-        const float g0 = k[j], g1 = k[3 + j], g2 = k[6 + j];
-        r[0][j] = g0;
-        r[1][j] = 0.5f * (g0 + g1 + g2);
-        r[2][j] = 0.5f * (g0 - g1 + g2);
-        r[3][j] = g2;
+        const float column[3] = {k[j], k[3 + j], k[6 + j]};
+        float r[a];
+        T::weight(column, r);
+#pragma GCC unroll 6
+        for (int i = 0; i < a; ++i) t[i][j] = r[i];
       }
-      for (int i = 0; i < 4; ++i) {
-        u[(4 * i + 0) * matrix + f] = r[i][0];
-        u[(4 * i + 1) * matrix + f] = 0.5f * (r[i][0] + r[i][1] + r[i][2]);
-        u[(4 * i + 2) * matrix + f] = 0.5f * (r[i][0] - r[i][1] + r[i][2]);
-        u[(4 * i + 3) * matrix + f] = r[i][2];
+#pragma GCC unroll 6
+      for (int i = 0; i < a; ++i) {
+        float r[a];
+        T::weight(t[i], r);
+#pragma GCC unroll 6
+        for (int j = 0; j < a; ++j) u[(a * i + j) * matrix + f] = r[j];
       }
     }
   });
 }
 
-// dU [16, K, C] -> dw [K, C, 3, 3]: G^T dU G, G^T x = (x0 + (x1 + x2)/2, (x1 - x2)/2, (x1 + x2)/2 + x3).
+// dU [alpha^2, K, C] -> dw [K, C, 3, 3]: G^T dU G.
+template <class T>
 void transform_weight_grad(const float* du, int64_t matrix, float* dw, int64_t filters) {
+  constexpr int a = T::alpha;
   at::parallel_for(0, filters, 4096, [&](int64_t begin, int64_t end) {
     for (int64_t f = begin; f < end; ++f) {
-      float r[4][3];
-      for (int i = 0; i < 4; ++i) {
-        const float x0 = du[(4 * i + 0) * matrix + f], x1 = du[(4 * i + 1) * matrix + f];
-        const float x2 = du[(4 * i + 2) * matrix + f], x3 = du[(4 * i + 3) * matrix + f];
-        r[i][0] = x0 + 0.5f * (x1 + x2);
-        r[i][1] = 0.5f * (x1 - x2);
-        r[i][2] = 0.5f * (x1 + x2) + x3;
+      float t[a][3];  // dU G, row by row
+#pragma GCC unroll 6
+      for (int i = 0; i < a; ++i) {
+        float row[a];
+#pragma GCC unroll 6
+        for (int j = 0; j < a; ++j) row[j] = du[(a * i + j) * matrix + f];
+        T::weight_adjoint(row, t[i]);
       }
       float* k = dw + f * 9;
+#pragma GCC unroll 3
       for (int j = 0; j < 3; ++j) {
-        k[j] = r[0][j] + 0.5f * (r[1][j] + r[2][j]);
-        k[3 + j] = 0.5f * (r[1][j] - r[2][j]);
-        k[6 + j] = 0.5f * (r[1][j] + r[2][j]) + r[3][j];
+        float column[a], r[3];
+#pragma GCC unroll 6
+        for (int i = 0; i < a; ++i) column[i] = t[i][j];
+        T::weight_adjoint(column, r);
+        k[j] = r[0];
+        k[3 + j] = r[1];
+        k[6 + j] = r[2];
       }
     }
   });
 }
 
-// M [16, K, N * T] -> y [N, K, H, W]; odd sizes drop the tiles' last row/column.
-void transform_output(const float* m, int64_t matrix, float* y, int64_t filters, const TileGrid& g) {
+// M [alpha^2, K, N * T] -> y [N, K, H, W]; maps that are not a multiple of
+// m drop the last tiles' extra rows/columns.
+template <class T>
+void transform_output(const float* mm, int64_t matrix, float* y, int64_t filters, const TileGrid& g) {
+  constexpr int a = T::alpha, m = T::m;
   const int64_t cols = g.columns();
-  const int64_t ow = 2 * g.tw;
-  const bool exact = g.h % 2 == 0 && g.w % 2 == 0;
+  const int64_t ow = m * g.tw;
+  const bool exact = g.h % m == 0 && g.w % m == 0;
   at::parallel_for(0, g.n * filters, plane_grain(g), [&](int64_t begin, int64_t end) {
-    std::vector<float> full(exact ? 0 : static_cast<size_t>(2 * g.th * ow));
+    std::vector<float> full(exact ? 0 : static_cast<size_t>(m * g.th * ow));
     for (int64_t plane = begin; plane < end; ++plane) {
       const int64_t n = plane / filters, k = plane % filters;
-      const float* in = m + k * cols + n * g.tiles();
+      const float* in = mm + k * cols + n * g.tiles();
       float* dst = y + plane * g.h * g.w;
       float* out = exact ? dst : full.data();
       for (int64_t ty = 0; ty < g.th; ++ty) {
         for (int64_t tx = 0; tx < g.tw; ++tx) {
           const float* q = in + ty * g.tw + tx;
-          float t0[4], t1[4];
-          for (int j = 0; j < 4; ++j) {
-            const float m0 = q[j * matrix], m1 = q[(4 + j) * matrix];
-            const float m2 = q[(8 + j) * matrix], m3 = q[(12 + j) * matrix];
-            t0[j] = m0 + m1 + m2;
-            t1[j] = m1 - m2 - m3;
+          float t[m][a];  // A^T M, column by column
+#pragma GCC unroll 6
+          for (int j = 0; j < a; ++j) {
+            float column[a], r[m];
+#pragma GCC unroll 6
+            for (int i = 0; i < a; ++i) column[i] = q[(a * i + j) * matrix];
+            T::output(column, r);
+#pragma GCC unroll 4
+            for (int i = 0; i < m; ++i) t[i][j] = r[i];
           }
-          float* o = out + 2 * ty * ow + 2 * tx;
-          o[0] = t0[0] + t0[1] + t0[2];
-          o[1] = t0[1] - t0[2] - t0[3];
-          o[ow] = t1[0] + t1[1] + t1[2];
-          o[ow + 1] = t1[1] - t1[2] - t1[3];
+          float* o = out + m * (ty * ow + tx);
+#pragma GCC unroll 4
+          for (int i = 0; i < m; ++i) T::output(t[i], o + i * ow);
         }
       }
       if (!exact) {
@@ -199,14 +331,16 @@ void transform_output(const float* m, int64_t matrix, float* y, int64_t filters,
   });
 }
 
-// dy [N, K, H, W] -> dM [16, K, N * T]: A dY A^T, A x = (x0, x0 + x1, x0 - x1, -x1);
-// outside an odd-sized map the tile's gradient is zero.
+// dy [N, K, H, W] -> dM [alpha^2, K, N * T]: A dY A^T; outside a map that
+// is not a multiple of m the tile's gradient is zero.
+template <class T>
 void transform_output_grad(const float* dy, float* dm, int64_t matrix, int64_t filters, const TileGrid& g) {
+  constexpr int a = T::alpha, m = T::m;
   const int64_t cols = g.columns();
-  const int64_t ow = 2 * g.tw;
-  const bool exact = g.h % 2 == 0 && g.w % 2 == 0;
+  const int64_t ow = m * g.tw;
+  const bool exact = g.h % m == 0 && g.w % m == 0;
   at::parallel_for(0, g.n * filters, plane_grain(g), [&](int64_t begin, int64_t end) {
-    std::vector<float> full(exact ? 0 : static_cast<size_t>(2 * g.th * ow), 0.0f);
+    std::vector<float> full(exact ? 0 : static_cast<size_t>(m * g.th * ow), 0.0f);
     for (int64_t plane = begin; plane < end; ++plane) {
       const int64_t n = plane / filters, k = plane % filters;
       const float* src = dy + plane * g.h * g.w;
@@ -217,16 +351,24 @@ void transform_output_grad(const float* dy, float* dm, int64_t matrix, int64_t f
       float* out = dm + k * cols + n * g.tiles();
       for (int64_t ty = 0; ty < g.th; ++ty) {
         for (int64_t tx = 0; tx < g.tw; ++tx) {
-          const float* p = in + 2 * ty * ow + 2 * tx;
-          const float y00 = p[0], y01 = p[1], y10 = p[ow], y11 = p[ow + 1];
-          // Columns first: A applied to (y0j, y1j) for j = 0, 1.
-          const float r[4][2] = {{y00, y01}, {y00 + y10, y01 + y11}, {y00 - y10, y01 - y11}, {-y10, -y11}};
+          const float* p = in + m * (ty * ow + tx);
+          float t[a][m];  // A dY, column by column
+#pragma GCC unroll 4
+          for (int j = 0; j < m; ++j) {
+            float column[m], r[a];
+#pragma GCC unroll 4
+            for (int i = 0; i < m; ++i) column[i] = p[i * ow + j];
+            T::output_adjoint(column, r);
+#pragma GCC unroll 6
+            for (int i = 0; i < a; ++i) t[i][j] = r[i];
+          }
           float* o = out + ty * g.tw + tx;
-          for (int i = 0; i < 4; ++i) {
-            o[(4 * i + 0) * matrix] = r[i][0];
-            o[(4 * i + 1) * matrix] = r[i][0] + r[i][1];
-            o[(4 * i + 2) * matrix] = r[i][0] - r[i][1];
-            o[(4 * i + 3) * matrix] = -r[i][1];
+#pragma GCC unroll 6
+          for (int i = 0; i < a; ++i) {
+            float r[a];
+            T::output_adjoint(t[i], r);
+#pragma GCC unroll 6
+            for (int j = 0; j < a; ++j) o[(a * i + j) * matrix] = r[j];
           }
         }
       }
@@ -234,14 +376,14 @@ void transform_output_grad(const float* dy, float* dm, int64_t matrix, int64_t f
   });
 }
 
-// 16 matrices of rows x cols, each `matrix` floats after the one before.
-// The transforms write (or read) one value to each of the 16 for every
-// tile; were the matrices a power of two apart (as 512 x 128 floats are),
-// those 16 addresses would share one cache set and evict each other.  A
-// 64-byte skew per matrix spreads them over 16 sets.
-torch::Tensor skewed_matrices(int64_t rows, int64_t cols, const torch::TensorOptions& options) {
+// `count` matrices of rows x cols, each `matrix` floats after the one
+// before.  The transforms write (or read) one value to each of them for
+// every tile; were the matrices a power of two apart (as 512 x 128 floats
+// are), those addresses would share one cache set and evict each other.  A
+// 64-byte skew per matrix spreads them over as many sets.
+torch::Tensor skewed_matrices(int64_t count, int64_t rows, int64_t cols, const torch::TensorOptions& options) {
   const int64_t matrix = rows * cols + 16;
-  return torch::empty({16, matrix}, options).narrow(1, 0, rows * cols).view({16, rows, cols});
+  return torch::empty({count, matrix}, options).narrow(1, 0, rows * cols).view({count, rows, cols});
 }
 
 #ifdef RFM_HAVE_DNNL_SGEMM
@@ -258,7 +400,7 @@ SgemmOperand sgemm_operand(const torch::Tensor& m) {
 }
 #endif
 
-// out[e] = a[e] @ b[e] for the 16 products; `a` and `b` may be transposed
+// out[e] = a[e] @ b[e] for each of the products; `a` and `b` may be transposed
 // views.  Where oneDNN's sgemm is linked it does them: it threads on the
 // OpenMP pool that LibTorch's kernels use.  OpenBLAS (Debian's BLAS, which
 // at::mm calls) keeps a pthread pool of its own, whose threads then share
@@ -278,40 +420,46 @@ void product(torch::Tensor o, const torch::Tensor& x, const torch::Tensor& y) {
 #endif
 }
 
-// With a thread count that divides 16, each thread takes whole products
-// (oneDNN and MKL run single-threaded inside a parallel region): no
-// barrier after each product, and one thread's product stays in its own
-// core's cache.  Otherwise the threads would idle on the last round, so
-// each product is split over all of them instead.
+// With a thread count that divides the number of products (16 or 36),
+// each thread takes whole products (oneDNN and MKL run single-threaded
+// inside a parallel region): no barrier after each product, and one
+// thread's product stays in its own core's cache.  Otherwise the threads
+// would idle on the last round, so each product is split over all of them
+// instead.
 void products(torch::Tensor& out, const torch::Tensor& a, const torch::Tensor& b) {
+  const int64_t count = out.size(0);
   const int threads = at::get_num_threads();
-  if (threads > 1 && 16 % threads == 0) {
-    at::parallel_for(0, 16, 1, [&](int64_t begin, int64_t end) {
+  if (threads > 1 && count % threads == 0) {
+    at::parallel_for(0, count, 1, [&](int64_t begin, int64_t end) {
       for (int64_t e = begin; e < end; ++e) product(out.select(0, e), a.select(0, e), b.select(0, e));
     });
   } else {
-    for (int64_t e = 0; e < 16; ++e) product(out.select(0, e), a.select(0, e), b.select(0, e));
+    for (int64_t e = 0; e < count; ++e) product(out.select(0, e), a.select(0, e), b.select(0, e));
   }
 }
 
-class WinogradConv3x3Function : public torch::autograd::Function<WinogradConv3x3Function> {
+template <class T>
+class WinogradConv3x3Function : public torch::autograd::Function<WinogradConv3x3Function<T>> {
+  static constexpr int64_t kMatrices = T::alpha * T::alpha;
+
  public:
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& input,
                                const torch::Tensor& weight) {
     const auto x = input.contiguous();
     const auto w = weight.contiguous();
     const int64_t n = x.size(0), c = x.size(1), k = w.size(0);
-    const TileGrid g = grid_for(n, x.size(2), x.size(3));
-    auto v = skewed_matrices(c, g.columns(), x.options());
-    auto u = skewed_matrices(k, c, x.options());
-    auto m = skewed_matrices(k, g.columns(), x.options());
-    transform_input(x.data_ptr<float>(), v.data_ptr<float>(), v.stride(0), c, g);
-    transform_weight(w.data_ptr<float>(), u.data_ptr<float>(), u.stride(0), k * c);
+    const TileGrid g = grid_for(n, x.size(2), x.size(3), T::m);
+    auto v = skewed_matrices(kMatrices, c, g.columns(), x.options());
+    auto u = skewed_matrices(kMatrices, k, c, x.options());
+    auto m = skewed_matrices(kMatrices, k, g.columns(), x.options());
+    transform_input<T>(x.data_ptr<float>(), v.data_ptr<float>(), v.stride(0), c, g);
+    transform_weight<T>(w.data_ptr<float>(), u.data_ptr<float>(), u.stride(0), k * c);
     products(m, u, v);
     auto y = torch::empty({n, k, g.h, g.w}, x.options());
-    transform_output(m.data_ptr<float>(), m.stride(0), y.data_ptr<float>(), k, g);
+    transform_output<T>(m.data_ptr<float>(), m.stride(0), y.data_ptr<float>(), k, g);
     // The transformed operands are what the backward products read; keeping
-    // them (4x and 16/9x the input and weight) saves transforming again.
+    // them (4x and 16/9x the input and weight for F(2x2), 2.25x and 4x for
+    // F(4x4)) saves transforming again.
     ctx->saved_data["v"] = v;
     ctx->saved_data["u"] = u;
     ctx->saved_data["shape"] = std::vector<int64_t>{n, c, g.h, g.w, k};
@@ -324,22 +472,22 @@ class WinogradConv3x3Function : public torch::autograd::Function<WinogradConv3x3
     const auto u = ctx->saved_data["u"].toTensor();
     const auto shape = ctx->saved_data["shape"].toIntVector();
     const int64_t n = shape[0], c = shape[1], k = shape[4];
-    const TileGrid g = grid_for(n, shape[2], shape[3]);
+    const TileGrid g = grid_for(n, shape[2], shape[3], T::m);
     const auto dy = grads[0].contiguous();
-    auto dm = skewed_matrices(k, g.columns(), v.options());
-    transform_output_grad(dy.data_ptr<float>(), dm.data_ptr<float>(), dm.stride(0), k, g);
+    auto dm = skewed_matrices(kMatrices, k, g.columns(), v.options());
+    transform_output_grad<T>(dy.data_ptr<float>(), dm.data_ptr<float>(), dm.stride(0), k, g);
     torch::Tensor dx, dw;
     if (ctx->needs_input_grad(0)) {
-      auto dv = skewed_matrices(c, g.columns(), v.options());
+      auto dv = skewed_matrices(kMatrices, c, g.columns(), v.options());
       products(dv, u.transpose(1, 2), dm);
       dx = torch::empty({n, c, g.h, g.w}, v.options());
-      transform_input_grad(dv.data_ptr<float>(), dv.stride(0), dx.data_ptr<float>(), c, g);
+      transform_input_grad<T>(dv.data_ptr<float>(), dv.stride(0), dx.data_ptr<float>(), c, g);
     }
     if (ctx->needs_input_grad(1)) {
-      auto du = skewed_matrices(k, c, v.options());
+      auto du = skewed_matrices(kMatrices, k, c, v.options());
       products(du, dm, v.transpose(1, 2));
       dw = torch::empty({k, c, 3, 3}, v.options());
-      transform_weight_grad(du.data_ptr<float>(), du.stride(0), dw.data_ptr<float>(), k * c);
+      transform_weight_grad<T>(du.data_ptr<float>(), du.stride(0), dw.data_ptr<float>(), k * c);
     }
     return {dx, dw};
   }
@@ -347,7 +495,7 @@ class WinogradConv3x3Function : public torch::autograd::Function<WinogradConv3x3
 
 }  // namespace
 
-torch::Tensor winograd_conv3x3(const torch::Tensor& input, const torch::Tensor& weight) {
+torch::Tensor winograd_conv3x3(const torch::Tensor& input, const torch::Tensor& weight, WinogradTile tile) {
   if (input.dim() != 4 || weight.dim() != 4 || weight.size(2) != 3 || weight.size(3) != 3 ||
       weight.size(1) != input.size(1)) {
     throw std::invalid_argument("winograd_conv3x3: needs input [N, C, H, W] and weight [K, C, 3, 3], got " +
@@ -358,7 +506,28 @@ torch::Tensor winograd_conv3x3(const torch::Tensor& input, const torch::Tensor& 
     throw std::invalid_argument("winograd_conv3x3: needs float32 CPU tensors");
   }
   if (input.numel() == 0) return torch::conv2d(input, weight, {}, 1, 1);  // no tiles, nothing to multiply
-  return WinogradConv3x3Function::apply(input, weight);
+  if (tile == WinogradTile::kAuto) tile = winograd_auto_tile(input.size(0), input.size(2), input.size(3));
+  switch (tile) {
+    case WinogradTile::kAuto: break;
+    case WinogradTile::k2x2: return WinogradConv3x3Function<TileF2>::apply(input, weight);
+    case WinogradTile::k4x4: return WinogradConv3x3Function<TileF4>::apply(input, weight);
+  }
+  throw std::invalid_argument("winograd_conv3x3: unknown tile " + std::to_string(static_cast<int>(tile)));
+}
+
+WinogradTile winograd_auto_tile(int64_t n, int64_t h, int64_t w) {
+  return n * ((h + 3) / 4) * ((w + 3) / 4) >= kMinColumnsFor4x4 ? WinogradTile::k4x4 : WinogradTile::k2x2;
+}
+
+int winograd_loop_threads() {
+  const int threads = at::get_num_threads();
+  std::mutex mutex;
+  std::set<std::thread::id> seen;
+  at::parallel_for(0, threads, 1, [&](int64_t, int64_t) {
+    std::lock_guard<std::mutex> lock(mutex);
+    seen.insert(std::this_thread::get_id());
+  });
+  return static_cast<int>(seen.size());
 }
 
 bool winograd_applicable(const torch::Tensor& input, const torch::Tensor& weight) {

@@ -17,12 +17,28 @@
 
 namespace rfm::model {
 
+// The output tile m of F(m x m, 3x3).  F(4x4, 3x3) (36 products, 2.25
+// multiplications per output) does less arithmetic and moves less memory
+// than F(2x2, 3x3) (16 products, 4 per output), at a larger rounding
+// error: a few 1e-6 against a few 1e-7 relative to the largest value.
+// Each of its products, though, reads a whole transformed weight matrix
+// (K x C) for fewer columns (images x tiles), and 36 of them: on small
+// maps of few images F(2x2) is faster.  kAuto takes F(4x4) when its
+// products have at least kMinColumnsFor4x4 columns, F(2x2) otherwise
+// (docs/PERFORMANCE.md, section 3, has the measurements).
+enum class WinogradTile { kAuto = 0, k2x2 = 2, k4x4 = 4 };
+constexpr int64_t kMinColumnsFor4x4 = 64;
+
+// The tile kAuto takes for an input of n images of h x w.
+WinogradTile winograd_auto_tile(int64_t n, int64_t h, int64_t w);
+
 // y = conv2d(input, weight, stride 1, padding 1) for input [N, C, H, W] and
 // weight [K, C, 3, 3], both float32 on the CPU; differentiable in both.
 // Agrees with the direct convolution to float32 rounding: the tests hold
 // forward and both gradients within 1e-5 (relative to the largest value)
 // of a float64 direct convolution.
-torch::Tensor winograd_conv3x3(const torch::Tensor& input, const torch::Tensor& weight);
+torch::Tensor winograd_conv3x3(const torch::Tensor& input, const torch::Tensor& weight,
+                               WinogradTile tile = WinogradTile::kAuto);
 
 // Whether winograd_conv3x3(input, weight) computes what the direct
 // convolution would for these tensors: a 3x3 weight, float32 NCHW
@@ -31,5 +47,11 @@ torch::Tensor winograd_conv3x3(const torch::Tensor& input, const torch::Tensor& 
 // layer's own geometry (stride 1, padding 1, no bias, no groups) is the
 // caller's to know.
 bool winograd_applicable(const torch::Tensor& input, const torch::Tensor& weight);
+
+// How many threads the transforms' and products' loops run on, asked with
+// as many items as intra-op threads: 1 in a build without OpenMP, whose
+// at::parallel_for (a header template) runs everything on the calling
+// thread.  For the tests.
+int winograd_loop_threads();
 
 }  // namespace rfm::model
