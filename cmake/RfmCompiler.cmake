@@ -21,3 +21,24 @@ function(rfm_target_defaults target)
   target_compile_options(${target} PRIVATE ${RFM_WARNINGS})
   target_include_directories(${target} PUBLIC ${PROJECT_SOURCE_DIR})
 endfunction()
+
+# Builds `source` of `target` with OpenMP, outside the precompiled header.
+# at::parallel_for is a header template whose `omp parallel` compiles in the
+# calling file; the precompiled header, like every other file, is built
+# without -fopenmp, and there the pragma is dropped and the whole range runs
+# on the calling thread while LibTorch's other intra-op threads spin.  The
+# target links the OpenMP runtime only: OpenMP::OpenMP_CXX would put
+# -fopenmp on every file of the target and keep the precompiled header from
+# all of them.  With Debian's LibTorch the runtime is the one LibTorch
+# itself uses, so the loops run on its threads.  `without` says what
+# happens where OpenMP is not found.
+function(rfm_source_with_openmp target source without)
+  find_package(OpenMP COMPONENTS CXX)
+  if(OpenMP_CXX_FOUND)
+    set_source_files_properties(${source} PROPERTIES SKIP_PRECOMPILE_HEADERS ON
+                                COMPILE_OPTIONS "${OpenMP_CXX_FLAGS}")
+    target_link_libraries(${target} PRIVATE ${OpenMP_CXX_LIBRARIES})
+  else()
+    message(STATUS "rfm: OpenMP not found: ${without}")
+  endif()
+endfunction()

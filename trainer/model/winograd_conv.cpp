@@ -150,12 +150,42 @@ TileGrid grid_for(int64_t n, int64_t h, int64_t w, int64_t m) { return {n, h, w,
 // Enough planes per task that a task is not dominated by its setup.
 int64_t plane_grain(const TileGrid& g) { return std::max<int64_t>(1, 1024 / g.tiles()); }
 
+// The two halves of a 2-D transform of a tile.  column_pass:
+// t[i][j] = f(column j)[i] for the tile's Cols columns, whose In values
+// at(i, j) reads.  row_pass: f applied to each of t's Rows rows, value j of
+// row i's result handed to put(i, j, value).  Everything is unrolled and
+// inlined, so the tile stays in registers.
+template <int In, int Out, int Cols, class F, class At>
+__attribute__((always_inline)) inline void column_pass(F f, At at, float (&t)[Out][Cols]) {
+#pragma GCC unroll 6
+  for (int j = 0; j < Cols; ++j) {
+    float column[In], r[Out];
+#pragma GCC unroll 6
+    for (int i = 0; i < In; ++i) column[i] = at(i, j);
+    f(column, r);
+#pragma GCC unroll 6
+    for (int i = 0; i < Out; ++i) t[i][j] = r[i];
+  }
+}
+
+template <int Rows, int In, int Out, class F, class Put>
+__attribute__((always_inline)) inline void row_pass(F f, const float (&t)[Rows][In], Put put) {
+#pragma GCC unroll 6
+  for (int i = 0; i < Rows; ++i) {
+    float r[Out];
+    f(t[i], r);
+#pragma GCC unroll 6
+    for (int j = 0; j < Out; ++j) put(i, j, r[j]);
+  }
+}
+
 // x [N, C, H, W] -> V [alpha^2, C, N * T].
 template <class T>
 void transform_input(const float* x, float* v, int64_t matrix, int64_t channels, const TileGrid& g) {
   constexpr int a = T::alpha;
   const int64_t cols = g.columns();
   const int64_t pw = T::m * g.tw + 2, ph = T::m * g.th + 2;
+  const auto input = [](const float* d, float* r) { T::input(d, r); };
   at::parallel_for(0, g.n * channels, plane_grain(g), [&](int64_t begin, int64_t end) {
     std::vector<float> pad(static_cast<size_t>(ph * pw), 0.0f);
     for (int64_t plane = begin; plane < end; ++plane) {
@@ -166,24 +196,10 @@ void transform_input(const float* x, float* v, int64_t matrix, int64_t channels,
       for (int64_t ty = 0; ty < g.th; ++ty) {
         for (int64_t tx = 0; tx < g.tw; ++tx) {
           const float* d = pad.data() + T::m * (ty * pw + tx);
-          float t[a][a];  // t = B^T d, column by column
-#pragma GCC unroll 6
-          for (int j = 0; j < a; ++j) {
-            float column[a], r[a];
-#pragma GCC unroll 6
-            for (int i = 0; i < a; ++i) column[i] = d[i * pw + j];
-            T::input(column, r);
-#pragma GCC unroll 6
-            for (int i = 0; i < a; ++i) t[i][j] = r[i];
-          }
           float* o = out + ty * g.tw + tx;
-#pragma GCC unroll 6
-          for (int i = 0; i < a; ++i) {
-            float r[a];
-            T::input(t[i], r);
-#pragma GCC unroll 6
-            for (int j = 0; j < a; ++j) o[(a * i + j) * matrix] = r[j];
-          }
+          float t[a][a];  // B^T d
+          column_pass<a, a, a>(input, [&](int i, int j) { return d[i * pw + j]; }, t);
+          row_pass<a, a, a>(input, t, [&](int i, int j, float value) { o[(a * i + j) * matrix] = value; });
         }
       }
     }
@@ -197,6 +213,7 @@ void transform_input_grad(const float* dv, int64_t matrix, float* dx, int64_t ch
   constexpr int a = T::alpha;
   const int64_t cols = g.columns();
   const int64_t pw = T::m * g.tw + 2, ph = T::m * g.th + 2;
+  const auto adjoint = [](const float* x, float* r) { T::input_adjoint(x, r); };
   at::parallel_for(0, g.n * channels, plane_grain(g), [&](int64_t begin, int64_t end) {
     std::vector<float> pad(static_cast<size_t>(ph * pw));
     for (int64_t plane = begin; plane < end; ++plane) {
@@ -206,24 +223,10 @@ void transform_input_grad(const float* dv, int64_t matrix, float* dx, int64_t ch
       for (int64_t ty = 0; ty < g.th; ++ty) {
         for (int64_t tx = 0; tx < g.tw; ++tx) {
           const float* q = in + ty * g.tw + tx;
-          float t[a][a];  // t = dV B, row by row
-#pragma GCC unroll 6
-          for (int i = 0; i < a; ++i) {
-            float row[a];
-#pragma GCC unroll 6
-            for (int j = 0; j < a; ++j) row[j] = q[(a * i + j) * matrix];
-            T::input_adjoint(row, t[i]);
-          }
           float* d = pad.data() + T::m * (ty * pw + tx);
-#pragma GCC unroll 6
-          for (int j = 0; j < a; ++j) {
-            float column[a], r[a];
-#pragma GCC unroll 6
-            for (int i = 0; i < a; ++i) column[i] = t[i][j];
-            T::input_adjoint(column, r);
-#pragma GCC unroll 6
-            for (int i = 0; i < a; ++i) d[i * pw + j] += r[i];
-          }
+          float t[a][a];  // B dV
+          column_pass<a, a, a>(adjoint, [&](int i, int j) { return q[(a * i + j) * matrix]; }, t);
+          row_pass<a, a, a>(adjoint, t, [&](int i, int j, float value) { d[i * pw + j] += value; });
         }
       }
       float* dst = dx + plane * g.h * g.w;
@@ -239,25 +242,13 @@ void transform_input_grad(const float* dv, int64_t matrix, float* dx, int64_t ch
 template <class T>
 void transform_weight(const float* w, float* u, int64_t matrix, int64_t filters) {
   constexpr int a = T::alpha;
+  const auto weight = [](const float* g, float* r) { T::weight(g, r); };
   at::parallel_for(0, filters, 4096, [&](int64_t begin, int64_t end) {
     for (int64_t f = begin; f < end; ++f) {
       const float* k = w + f * 9;
-      float t[a][3];  // G g, column by column
-#pragma GCC unroll 3
-      for (int j = 0; j < 3; ++j) {
-        const float column[3] = {k[j], k[3 + j], k[6 + j]};
-        float r[a];
-        T::weight(column, r);
-#pragma GCC unroll 6
-        for (int i = 0; i < a; ++i) t[i][j] = r[i];
-      }
-#pragma GCC unroll 6
-      for (int i = 0; i < a; ++i) {
-        float r[a];
-        T::weight(t[i], r);
-#pragma GCC unroll 6
-        for (int j = 0; j < a; ++j) u[(a * i + j) * matrix + f] = r[j];
-      }
+      float t[a][3];  // G g
+      column_pass<3, a, 3>(weight, [&](int i, int j) { return k[3 * i + j]; }, t);
+      row_pass<a, 3, a>(weight, t, [&](int i, int j, float value) { u[(a * i + j) * matrix + f] = value; });
     }
   });
 }
@@ -266,27 +257,13 @@ void transform_weight(const float* w, float* u, int64_t matrix, int64_t filters)
 template <class T>
 void transform_weight_grad(const float* du, int64_t matrix, float* dw, int64_t filters) {
   constexpr int a = T::alpha;
+  const auto adjoint = [](const float* x, float* r) { T::weight_adjoint(x, r); };
   at::parallel_for(0, filters, 4096, [&](int64_t begin, int64_t end) {
     for (int64_t f = begin; f < end; ++f) {
-      float t[a][3];  // dU G, row by row
-#pragma GCC unroll 6
-      for (int i = 0; i < a; ++i) {
-        float row[a];
-#pragma GCC unroll 6
-        for (int j = 0; j < a; ++j) row[j] = du[(a * i + j) * matrix + f];
-        T::weight_adjoint(row, t[i]);
-      }
       float* k = dw + f * 9;
-#pragma GCC unroll 3
-      for (int j = 0; j < 3; ++j) {
-        float column[a], r[3];
-#pragma GCC unroll 6
-        for (int i = 0; i < a; ++i) column[i] = t[i][j];
-        T::weight_adjoint(column, r);
-        k[j] = r[0];
-        k[3 + j] = r[1];
-        k[6 + j] = r[2];
-      }
+      float t[3][a];  // G^T dU
+      column_pass<a, 3, a>(adjoint, [&](int i, int j) { return du[(a * i + j) * matrix + f]; }, t);
+      row_pass<3, a, 3>(adjoint, t, [&](int i, int j, float value) { k[3 * i + j] = value; });
     }
   });
 }
@@ -299,6 +276,7 @@ void transform_output(const float* mm, int64_t matrix, float* y, int64_t filters
   const int64_t cols = g.columns();
   const int64_t ow = m * g.tw;
   const bool exact = g.h % m == 0 && g.w % m == 0;
+  const auto output = [](const float* x, float* r) { T::output(x, r); };
   at::parallel_for(0, g.n * filters, plane_grain(g), [&](int64_t begin, int64_t end) {
     std::vector<float> full(exact ? 0 : static_cast<size_t>(m * g.th * ow));
     for (int64_t plane = begin; plane < end; ++plane) {
@@ -309,19 +287,10 @@ void transform_output(const float* mm, int64_t matrix, float* y, int64_t filters
       for (int64_t ty = 0; ty < g.th; ++ty) {
         for (int64_t tx = 0; tx < g.tw; ++tx) {
           const float* q = in + ty * g.tw + tx;
-          float t[m][a];  // A^T M, column by column
-#pragma GCC unroll 6
-          for (int j = 0; j < a; ++j) {
-            float column[a], r[m];
-#pragma GCC unroll 6
-            for (int i = 0; i < a; ++i) column[i] = q[(a * i + j) * matrix];
-            T::output(column, r);
-#pragma GCC unroll 4
-            for (int i = 0; i < m; ++i) t[i][j] = r[i];
-          }
           float* o = out + m * (ty * ow + tx);
-#pragma GCC unroll 4
-          for (int i = 0; i < m; ++i) T::output(t[i], o + i * ow);
+          float t[m][a];  // A^T M
+          column_pass<a, m, a>(output, [&](int i, int j) { return q[(a * i + j) * matrix]; }, t);
+          row_pass<m, a, m>(output, t, [&](int i, int j, float value) { o[i * ow + j] = value; });
         }
       }
       if (!exact) {
@@ -339,6 +308,7 @@ void transform_output_grad(const float* dy, float* dm, int64_t matrix, int64_t f
   const int64_t cols = g.columns();
   const int64_t ow = m * g.tw;
   const bool exact = g.h % m == 0 && g.w % m == 0;
+  const auto adjoint = [](const float* x, float* r) { T::output_adjoint(x, r); };
   at::parallel_for(0, g.n * filters, plane_grain(g), [&](int64_t begin, int64_t end) {
     std::vector<float> full(exact ? 0 : static_cast<size_t>(m * g.th * ow), 0.0f);
     for (int64_t plane = begin; plane < end; ++plane) {
@@ -352,24 +322,10 @@ void transform_output_grad(const float* dy, float* dm, int64_t matrix, int64_t f
       for (int64_t ty = 0; ty < g.th; ++ty) {
         for (int64_t tx = 0; tx < g.tw; ++tx) {
           const float* p = in + m * (ty * ow + tx);
-          float t[a][m];  // A dY, column by column
-#pragma GCC unroll 4
-          for (int j = 0; j < m; ++j) {
-            float column[m], r[a];
-#pragma GCC unroll 4
-            for (int i = 0; i < m; ++i) column[i] = p[i * ow + j];
-            T::output_adjoint(column, r);
-#pragma GCC unroll 6
-            for (int i = 0; i < a; ++i) t[i][j] = r[i];
-          }
           float* o = out + ty * g.tw + tx;
-#pragma GCC unroll 6
-          for (int i = 0; i < a; ++i) {
-            float r[a];
-            T::output_adjoint(t[i], r);
-#pragma GCC unroll 6
-            for (int j = 0; j < a; ++j) o[(a * i + j) * matrix] = r[j];
-          }
+          float t[a][m];  // A dY
+          column_pass<m, a, m>(adjoint, [&](int i, int j) { return p[i * ow + j]; }, t);
+          row_pass<a, m, a>(adjoint, t, [&](int i, int j, float value) { o[(a * i + j) * matrix] = value; });
         }
       }
     }
