@@ -1,17 +1,18 @@
 #pragma once
 // A 3x3 convolution (stride 1, padding 1, no bias) by Winograd's minimal
-// filtering F(2x2, 3x3) (Lavin and Gray, "Fast Algorithms for Convolutional
-// Neural Networks", 2016), for float32 on the CPU.
+// filtering F(2x2, 3x3) or F(4x4, 3x3) (Lavin and Gray, "Fast Algorithms
+// for Convolutional Neural Networks", 2016), for float32 on the CPU.
 //
 // Why: on a CPU the oneDNN kernels LibTorch calls run the 3x3 convolutions
 // of a ReID-sized ResNet (small maps: 8x4 to 32x16 at 128x64, 24x12 at
 // 384x192) at about half the machine's float32 rate, and those layers are
 // most of a training step.  F(2x2, 3x3) needs 16 multiplications for each
-// 2x2 output tile where the direct convolution needs 36, and its 16
-// independent products are plain matrix products, which the BLAS runs near
-// the machine's rate.  Forward, input gradient and weight gradient all
-// become 16 products of the same sizes.  cuDNN makes the same choice by
-// itself on a GPU, so there the direct path stays.
+// 2x2 output tile where the direct convolution needs 36 (F(4x4, 3x3): 36
+// for a 4x4 tile, against 144), and its 16 (36) independent products are
+// plain matrix products, which the BLAS runs near the machine's rate.
+// Forward, input gradient and weight gradient all become products of the
+// same sizes.  cuDNN makes the same choice by itself on a GPU, so there the
+// direct path stays.
 
 #include <torch/torch.h>
 
