@@ -380,6 +380,9 @@ int main(int argc, char** argv) {
     if (std::find(commands.begin(), commands.end(), args.command) == commands.end()) {
       throw UsageError("unknown command '" + args.command + "'");
     }
+    // Before any thread exists (MPI, OpenMP, the loader, the control
+    // plane), so that every thread inherits the blocked stop signals.
+    if (args.command == "train") rfm::run::start_stop_signal_watcher();
     if (args.command == "evaluate") return evaluate(args);
     if (args.command == "launch") return launch(args);
     if (args.command == "status") return status(args);

@@ -4,11 +4,16 @@
 // that leaves the last good checkpoint in place.
 #include <gtest/gtest.h>
 
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <limits>
 #include <sstream>
+#include <thread>
 
 #include "proto/config_loader.h"
 #include "temp_dir.h"
@@ -65,10 +70,12 @@ TEST(TrainingRun, StopSignalThenResumeIsBitIdenticalToOneRun) {
   // SIGUSR1 arrives during step 3: the run finishes that step, writes a
   // checkpoint at the boundary and reports the stop.
   const auto split = tiny_run(dir.str() + "/split");
-  run::install_stop_signal_handlers();
+  run::start_stop_signal_watcher();
   auto first = run::run_training(tiny_run(dir.str() + "/split", {"train.max_steps=2"}), log);
   EXPECT_EQ(first.final_step, 2);
-  std::raise(SIGUSR1);
+  // To the process, as Slurm and mpirun send it: the watcher takes it.
+  ::kill(::getpid(), SIGUSR1);
+  for (int i = 0; i < 1000 && run::stop_signal_received() == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
   ASSERT_EQ(run::stop_signal_received(), SIGUSR1);
   auto stopped = run::run_training(split, log);
   run::clear_stop_signal();

@@ -324,7 +324,8 @@ TrainingOutcome run_training(const config::RunConfig& requested, std::ostream& l
     wait_for_all_ranks(context.transport.get(), device);
   };
 
-  install_stop_signal_handlers();
+  // Idempotent; `rfm train` started it before any thread existed.
+  start_stop_signal_watcher();
   const auto& c = config.checkpoint();
   const int eval_every = config.train().eval_every_epochs();
   for (int64_t s = outcome.first_step; s < total; ++s) {
