@@ -88,9 +88,8 @@ RankingMetrics evaluate_ranking(const std::vector<float>& distances, const Label
     }
   }
   if (m.valid_queries == 0) throw std::invalid_argument("no query has a matching gallery image");
-  const double cmc_count = rules.collapse_identities ? static_cast<double>(nq) : static_cast<double>(m.valid_queries);
   m.cmc.resize(cmc_sum.size());
-  for (size_t r = 0; r < cmc_sum.size(); ++r) m.cmc[r] = cmc_sum[r] / cmc_count;
+  for (size_t r = 0; r < cmc_sum.size(); ++r) m.cmc[r] = cmc_sum[r] / static_cast<double>(m.valid_queries);
   m.map = ap_sum / static_cast<double>(m.valid_queries);
   m.minp = inp_sum / static_cast<double>(m.valid_queries);
   return m;

@@ -24,9 +24,10 @@ struct Labels {
 struct RankingRules {
   // SYSU-MM01: a camera-3 query does not see camera-2 gallery images.
   bool exclude_same_room = false;
-  // SYSU-MM01: CMC over the ranking with repeated identities collapsed, and
-  // averaged over every query (the reference divides by all queries).
-  // Otherwise the plain CMC averaged over the queries with a match.
+  // SYSU-MM01: CMC over the ranking with repeated identities collapsed.
+  // Otherwise the plain CMC.  Either is averaged over the queries with a
+  // match: the reference's eval_sysu sums every query's collapsed curve (an
+  // unmatched one adds zeros) and divides by num_valid_q.
   bool collapse_identities = false;
   int max_rank = 20;
 };

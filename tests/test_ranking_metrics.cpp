@@ -86,10 +86,41 @@ TEST(RankingMetrics, QueriesWithoutMatchesAreSkippedForMapAndPlainCmc) {
   EXPECT_EQ(p.valid_queries, 1);
   EXPECT_DOUBLE_EQ(p.map, 1.0);
   EXPECT_EQ(p.cmc, (std::vector<double>{1, 1, 1}));
-  // SYSU's collapsed CMC divides by every query, as the reference code does.
+  // SYSU's collapsed CMC also divides by the queries with a match
+  // (eval_sysu: new_all_cmc.sum(0) / num_valid_q).
   const auto s = evaluate_ranking(d, q, g, sysu(3));
   EXPECT_DOUBLE_EQ(s.map, 1.0);
-  EXPECT_EQ(s.cmc, (std::vector<double>{0.5, 0.5, 0.5}));
+  EXPECT_EQ(s.cmc, (std::vector<double>{1, 1, 1}));
+}
+
+// Five queries, two without a match (one has no gallery image of its
+// identity, one loses its only match to the camera-3/camera-2 rule).  The
+// expected values follow the reference's eval_sysu step by step:
+//   gallery  g0 (pid 1, cam 2)  g1 (2, cam 1)  g2 (1, cam 4)  g3 (3, cam 1)  g4 (6, cam 2)
+//   A pid 1 cam 3: g0, g4 removed; ranking g1 g2 g3, ids 2 1 3: curve 0 1 1, AP 1/2, INP 1/2
+//   B pid 5 cam 6: no pid 5 in the gallery: curve 0 0 0, skipped for AP and INP
+//   C pid 3 cam 1: ranking g4 g3 g2 g1 g0, ids 6 3 1 2: curve 0 1 1, AP 1/2, INP 1/2
+//   D pid 2 cam 3: ranking g1 g2 g3: curve 1 1 1, AP 1, INP 1
+//   E pid 6 cam 3: its only match g4 is removed: curve 0 0 0, skipped
+// CMC = (0 1 1 + 0 0 0 + 0 1 1 + 1 1 1 + 0 0 0) / num_valid_q (3) = 1/3 1 1
+// (dividing by all 5 queries would give 0.2 0.6 0.6); mAP = mINP = 2/3.
+TEST(RankingMetrics, SysuCmcDividesByQueriesWithAMatchAsTheReference) {
+  const std::vector<float> d{0.1f, 0.2f, 0.3f, 0.4f, 0.5f,   // A
+                             0.1f, 0.2f, 0.3f, 0.4f, 0.5f,   // B
+                             0.5f, 0.4f, 0.3f, 0.2f, 0.1f,   // C
+                             0.3f, 0.1f, 0.2f, 0.4f, 0.5f,   // D
+                             0.1f, 0.2f, 0.3f, 0.4f, 0.05f}; // E
+  const auto q = labels({1, 5, 3, 2, 6}, {3, 6, 1, 3, 3});
+  const auto g = labels({1, 2, 1, 3, 6}, {2, 1, 4, 1, 2});
+  const auto m = evaluate_ranking(d, q, g, sysu(3));
+  EXPECT_EQ(m.queries, 5);
+  EXPECT_EQ(m.valid_queries, 3);
+  ASSERT_EQ(m.cmc.size(), 3u);
+  EXPECT_DOUBLE_EQ(m.cmc[0], 1.0 / 3.0);
+  EXPECT_DOUBLE_EQ(m.cmc[1], 1.0);
+  EXPECT_DOUBLE_EQ(m.cmc[2], 1.0);
+  EXPECT_DOUBLE_EQ(m.map, 2.0 / 3.0);
+  EXPECT_DOUBLE_EQ(m.minp, 2.0 / 3.0);
 }
 
 TEST(RankingMetrics, AveragesOverQueries) {
