@@ -187,7 +187,7 @@ void BM_TrainStep(benchmark::State& state) {
   auto config = step_config();
   torch::set_num_threads(1);
   auto timed_transport = std::make_shared<TimedTransport>(std::make_shared<comm::MpiTransport>(*g_session));
-  engine::Trainer trainer(config, timed_transport);
+  engine::Trainer trainer(config, torch::kCPU, timed_transport);
   engine::RandomIdentityOptions o;
   o.height = config.data().height();
   o.width = config.data().width();

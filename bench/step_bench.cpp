@@ -64,7 +64,8 @@ void BM_TrainStep(benchmark::State& state) {
   // RFM_BENCH_RELEASE_HEAP=1 measures glibc's default instead.
   if (env("RFM_BENCH_RELEASE_HEAP", "").empty()) engine::retain_freed_memory();
   if (!env("RFM_BENCH_NO_TF32", "").empty()) at::globalContext().setAllowTF32CuDNN(false);
-  engine::Trainer trainer(config, nullptr);
+  const auto resources = engine::resolve_worker(config, comm::ProcessPlacement{});
+  engine::Trainer trainer(resources.config, resources.device, nullptr);
   const bool cuda = trainer.device().is_cuda();
   // CUDA runs behind the host: each timed step ends when the device is done.
   auto wait_for_device = [&] {

@@ -18,7 +18,7 @@
 #include "proto/config_loader.h"
 #include "trainer/engine/config_bridge.h"
 #include "trainer/engine/model_checkpoint.h"
-#include "trainer/engine/trainer.h"
+#include "trainer/engine/worker_resources.h"
 
 namespace rfm::eval {
 namespace fs = std::filesystem;

@@ -298,10 +298,12 @@ int train(const rfm::config::RunConfig& config) {
       rank_log.open(dir / ("rank-" + std::to_string(placement.rank) + ".log"), std::ios::app);
       log = &rank_log;
     }
+    // The device, threads and effective config, once, for everything below.
+    const auto resources = rfm::engine::resolve_worker(config, placement);
     rfm::launch::WorkerSupervision supervision(config, session);
     std::unique_ptr<rfm::launch::WorkerMetrics> metrics;
     if (config.metrics().enabled()) {
-      metrics = std::make_unique<rfm::launch::WorkerMetrics>(config, placement, *log);
+      metrics = std::make_unique<rfm::launch::WorkerMetrics>(config, placement, resources.device, *log);
       std::cout << "rfm: " << (who.empty() ? "" : who) << "metrics at http://" << metrics->address() << "/metrics"
                 << std::endl;
       supervision.set_metrics_address(metrics->address());
@@ -321,7 +323,8 @@ int train(const rfm::config::RunConfig& config) {
     context.metrics = metrics ? &metrics->metrics() : nullptr;
     context.terminal = placement.rank == 0 && ::isatty(STDOUT_FILENO) != 0;
     context.placement = placement;
-    context.transport = rfm::comm::open_transport(backend_of(config), torch::Device(config.train().device()), session);
+    context.resources = resources;
+    context.transport = rfm::comm::open_transport(backend_of(config), resources.device, session);
     context.on_phase = [&](rfm::engine::Phase p, int64_t step) { supervision.update(step, rfm::engine::phase_name(p)); };
     context.on_step = [&](const rfm::engine::StepStats& s) {
       supervision.set_images_per_second(static_cast<double>(s.images) / std::max(s.seconds + s.data_seconds, 1e-9));

@@ -19,7 +19,7 @@ namespace {
 metrics::GpuMemoryProbe gpu_probe(const torch::Device& device) {
 #if defined(RFM_TORCH_CUDA)
   if (!device.is_cuda()) return {};
-  const int index = device.has_index() ? device.index() : 0;
+  const int index = device.index();  // resolved: always has one
   return [index]() -> std::optional<std::pair<double, double>> {
     // Index 0 of each stat array is the aggregate over pool kinds.
     const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(static_cast<c10::DeviceIndex>(index));
@@ -42,10 +42,9 @@ std::string metrics_run_id(const config::RunConfig& config) {
 }
 
 WorkerMetrics::WorkerMetrics(const config::RunConfig& config, const comm::ProcessPlacement& placement,
-                             std::ostream& log)
+                             const torch::Device& device, std::ostream& log)
     : config_(config) {
   const auto& m = config.metrics();
-  const torch::Device device(config.train().device());
   metrics::WorkerLabels labels;
   labels.run_id = metrics_run_id(config);
   labels.rank = placement.rank;

@@ -20,7 +20,9 @@ class WorkerMetrics {
  public:
   // Starts the endpoint; a taken port falls back to a free one (with a
   // warning on `log`): the targets file lists whichever port is served.
-  WorkerMetrics(const config::RunConfig& config, const comm::ProcessPlacement& placement, std::ostream& log);
+  // `device`: the worker's resolved device (engine::resolve_worker).
+  WorkerMetrics(const config::RunConfig& config, const comm::ProcessPlacement& placement, const torch::Device& device,
+                std::ostream& log);
   ~WorkerMetrics();
 
   metrics::TrainingMetrics& metrics() { return *metrics_; }

@@ -171,9 +171,9 @@ TEST(MixedPrecision, Bf16StepTracksFloat32AndKeepsFloat32Weights) {
   const auto fp32 = tiny({"loss.triplet=false"});
   const auto bf16 = tiny({"loss.triplet=false", "train.precision=BF16"});
   torch::manual_seed(1);
-  engine::Trainer full(fp32, nullptr);
+  engine::Trainer full(fp32, torch::kCPU, nullptr);
   torch::manual_seed(1);
-  engine::Trainer reduced(bf16, nullptr);
+  engine::Trainer reduced(bf16, torch::kCPU, nullptr);
   EXPECT_EQ(reduced.autocast_dtype(), at::kBFloat16);
   EXPECT_EQ(reduced.loss_scaler(), nullptr);  // bfloat16 has float32's range: no loss scale
   const auto before = snapshot(full);
@@ -220,9 +220,9 @@ TEST(MixedPrecision, ChannelsLastStepsEqualNchw) {
   const auto nchw = tiny();
   const auto nhwc = tiny({"train.channels_last=true"});
   torch::manual_seed(1);
-  engine::Trainer a(nchw, nullptr);
+  engine::Trainer a(nchw, torch::kCPU, nullptr);
   torch::manual_seed(1);
-  engine::Trainer b(nhwc, nullptr);
+  engine::Trainer b(nhwc, torch::kCPU, nullptr);
   int four_d = 0;
   for (const auto& p : b.model()->named_parameters()) {
     if (p.value().dim() != 4) continue;
@@ -286,7 +286,7 @@ TEST(MixedPrecision, CudnnBenchmarkDefaultsOnAndLeavesCpuRunsAlone) {
   EXPECT_TRUE(tiny().train().cudnn_benchmark());
   EXPECT_FALSE(tiny({"train.cudnn_benchmark=false"}).train().cudnn_benchmark());
   const bool before = at::globalContext().benchmarkCuDNN();
-  engine::Trainer trainer(tiny({"train.cudnn_benchmark=true"}), nullptr);
+  engine::Trainer trainer(tiny({"train.cudnn_benchmark=true"}), torch::kCPU, nullptr);
   EXPECT_FALSE(trainer.device().is_cuda());
   EXPECT_EQ(at::globalContext().benchmarkCuDNN(), before);
 }

@@ -133,7 +133,7 @@ TEST(Training, LossFallsOnAFixedBatch) {
   rfm::engine::configure_threads(2);
   torch::manual_seed(0);
   const auto batch = rfm::engine::RandomIdentityBatches(identities(4, 64, 32, 4, 2)).batch(0);
-  rfm::engine::Trainer trainer(config, nullptr);
+  rfm::engine::Trainer trainer(config, torch::kCPU, nullptr);
   std::vector<double> losses;
   for (int s = 0; s < 8; ++s) losses.push_back(trainer.step(batch, s, 0.0).total);
   EXPECT_LT(losses.back(), 0.6 * losses.front()) << losses.front() << " -> " << losses.back();
@@ -143,7 +143,7 @@ TEST(Training, NonFiniteLossStopsTheStep) {
   auto config = rfm::config::load_run_config(
       "", {"model.depth=18", "model.num_parts=2", "model.part_dim=8", "model.num_classes=4", "data.height=64",
            "data.width=32", "data.ids_per_batch=2", "data.images_per_modality=2", "ltg.enabled=false"});
-  rfm::engine::Trainer trainer(config, nullptr);
+  rfm::engine::Trainer trainer(config, torch::kCPU, nullptr);
   rfm::engine::TrainBatch batch{torch::full({8, 3, 64, 32}, std::nan("")), torch::tensor({0, 0, 0, 0, 1, 1, 1, 1}),
                                 torch::tensor({0, 0, 1, 1, 0, 0, 1, 1}), torch::Tensor()};
   try {
@@ -158,7 +158,7 @@ TEST(Training, LtgOfAShardEqualsLtgOfTheWholeBatch) {
   auto config = rfm::config::load_run_config(
       "", {"model.depth=18", "model.num_parts=2", "model.part_dim=8", "model.num_classes=4", "data.height=64",
            "data.width=32", "data.ids_per_batch=2", "data.images_per_modality=2", "ltg.probability=1"});
-  rfm::engine::Trainer trainer(config, nullptr);
+  rfm::engine::Trainer trainer(config, torch::kCPU, nullptr);
   rfm::engine::TrainBatch whole{torch::rand({8, 3, 64, 32}), torch::tensor({0, 0, 0, 0, 1, 1, 1, 1}),
                                 torch::tensor({0, 0, 1, 1, 0, 0, 1, 1}), torch::Tensor()};
   int64_t rectangles = 0;

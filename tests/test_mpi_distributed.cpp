@@ -241,13 +241,13 @@ TEST(DataParallel, TwoRanksEqualOneProcessOnTheGlobalBatch) {
                            mine};
 
   torch::manual_seed(1);
-  engine::Trainer single(config, nullptr);
+  engine::Trainer single(config, torch::kCPU, nullptr);
   // The ranks keep their weights channels-last (NHWC): the bucketed sums
   // read and write strided gradients, and the result must not change.
   auto nhwc = config;
   nhwc.mutable_train()->set_channels_last(true);
   torch::manual_seed(1);
-  engine::Trainer ranked(nhwc, t);
+  engine::Trainer ranked(nhwc, torch::kCPU, t);
   ASSERT_TRUE(ranked.model()->named_parameters()["backbone.conv1.weight"].is_contiguous(torch::MemoryFormat::ChannelsLast));
   for (int64_t step = 0; step < 3; ++step) {
     const auto a = single.step(whole, step, 0.0);
@@ -280,7 +280,7 @@ TEST(DataParallel, TwoRanksEqualOneProcessOnTheGlobalBatch) {
   }
   // The weights moved: the comparison is not of two untouched models.
   torch::manual_seed(1);
-  engine::Trainer untouched(config, nullptr);
+  engine::Trainer untouched(config, torch::kCPU, nullptr);
   EXPECT_GT(relative_error(untouched.model()->named_parameters()["head.reducers.0.weight"],
                            ps["head.reducers.0.weight"]), 1e-4);
   EXPECT_EQ(ps["head.reducers.0.weight"].scalar_type(), torch::kFloat64);

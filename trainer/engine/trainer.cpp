@@ -5,7 +5,6 @@
 #include <filesystem>
 #include <fstream>
 #include <iomanip>
-#include <thread>
 
 #include <torch/cuda.h>
 
@@ -18,13 +17,6 @@
 #include "trainer/model/pretrained_weights.h"
 
 namespace rfm::engine {
-
-int configure_threads(int threads, int local_workers) {
-  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  const int n = threads > 0 ? threads : std::max(1, cores / std::max(1, local_workers));
-  torch::set_num_threads(n);
-  return n;
-}
 
 double peak_rss_mib() {
   std::ifstream status("/proc/self/status");
@@ -49,8 +41,9 @@ const char* phase_name(Phase phase) {
   return "unknown";
 }
 
-Trainer::Trainer(const config::RunConfig& config, std::shared_ptr<comm::TensorTransport> transport)
-    : config_(config), transport_(std::move(transport)), device_(config.train().device()) {
+Trainer::Trainer(const config::RunConfig& config, const torch::Device& device,
+                 std::shared_ptr<comm::TensorTransport> transport)
+    : config_(config), transport_(std::move(transport)), device_(device) {
   model_ = model::RfmModel(model_options(config));
   if (!config.model().pretrained().empty()) model::load_torchvision_backbone(model_, config.model().pretrained());
   model_->to(device_);

@@ -17,6 +17,7 @@
 #include "trainer/engine/gradient_release.h"
 #include "trainer/engine/lr_schedule.h"
 #include "trainer/engine/random_identity_batches.h"
+#include "trainer/engine/worker_resources.h"
 #include "trainer/loss/rfm_loss.h"
 #include "trainer/model/rfm_model.h"
 
@@ -61,7 +62,10 @@ class Trainer {
   // With a transport, rank 0's initial weights are broadcast, losses are
   // global-batch losses, gradients are summed in buckets, and BN statistics
   // span the ranks when distributed.sync_batchnorm is set.
-  Trainer(const config::RunConfig& config, std::shared_ptr<comm::TensorTransport> transport);
+  // `device`: the worker's resolved device (resolve_worker), where the model,
+  // the batches and LTG go.
+  Trainer(const config::RunConfig& config, const torch::Device& device,
+          std::shared_ptr<comm::TensorTransport> transport);
 
   // One SGD step on this rank's shard `batch` (images in [0, 1]) at
   // fractional epoch `epoch`.  `request_stop`: this rank wants to stop after
@@ -104,10 +108,6 @@ class Trainer {
   std::vector<torch::Tensor> parameters_;
   bool synchronize_phases_ = false;
 };
-
-// Sets LibTorch's intra-op threads: `threads`, or when 0 this node's cores
-// shared among its `local_workers` workers.
-int configure_threads(int threads, int local_workers = 1);
 
 // Peak resident memory of this process (VmHWM) in MiB.
 double peak_rss_mib();

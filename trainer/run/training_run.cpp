@@ -122,18 +122,13 @@ TrainingOutcome run_training(const config::RunConfig& requested, std::ostream& l
     if (context.on_phase) context.on_phase(p, step);
   };
 
-  config::RunConfig config = requested;
-  // One GPU per worker: "cuda" means the GPU of this worker's local rank
-  // among those it sees (srun --gpus-per-task=1 shows each task only its
-  // own, as device 0).
-  torch::Device device(config.train().device());
-  if (device.is_cuda() && !device.has_index()) {
-    const int visible = std::max<int>(1, static_cast<int>(torch::cuda::device_count()));
-    device = torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(placement.local_rank % visible));
-    config.mutable_train()->set_device(device.str());
-  }
+  const engine::WorkerResources resources =
+      context.resources ? *context.resources : engine::resolve_worker(requested, placement);
+  config::RunConfig config = resources.config;
+  const torch::Device device = resources.device;
   if (config.train().retain_freed_memory()) engine::retain_freed_memory();
-  const int threads = engine::configure_threads(config.train().threads(), placement.local_world_size);
+  const int threads = resources.threads;
+  torch::set_num_threads(threads);
   const bool random_identities = config.data().source() == config::DataConfig::RANDOM_IDENTITIES;
 
   // The batches: in-memory identities, or this rank's shard through the loader.
@@ -181,7 +176,7 @@ TrainingOutcome run_training(const config::RunConfig& requested, std::ostream& l
   }
 
   torch::manual_seed(config.train().seed());
-  engine::Trainer trainer(config, context.transport);
+  engine::Trainer trainer(config, device, context.transport);
 
   // Resume: every rank loads the same file (a shared run directory).
   TrainingOutcome outcome;

@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -14,11 +15,16 @@
 #include "rfm_config.pb.h"
 #include "metrics/training_metrics.h"
 #include "trainer/engine/trainer.h"
+#include "trainer/engine/worker_resources.h"
 
 namespace rfm::run {
 
 struct WorkerContext {
   comm::ProcessPlacement placement;                 // rank 0 of 1 by default
+  // The worker's device, threads and effective configuration, resolved
+  // once (engine::resolve_worker) by whoever built the transport and the
+  // metrics for that device; unset: run_training resolves them itself.
+  std::optional<engine::WorkerResources> resources;
   std::shared_ptr<comm::TensorTransport> transport;  // nullptr: one process
   // Told every phase change with the step it belongs to (heartbeats).
   std::function<void(engine::Phase, int64_t step)> on_phase;
