@@ -107,20 +107,28 @@ TEST(WinogradConv, MatchesTheDirectConvolutionAndItsGradients) {
   // column, one channel in or out, and channel counts whose matrices are
   // powers of two apart.  One thread, two (each takes whole products) and
   // five (every product split over all threads; 5 divides neither 16 nor
-  // 36).  F(4x4)'s larger constants round more (winograd_conv.h).
+  // 36).  F(4x4)'s larger constants round more (winograd_conv.h).  Float64
+  // (the parity test's precision) to 1e-12.
+  struct Case {
+    WinogradTile tile;
+    torch::ScalarType dtype;
+    double tolerance;
+  };
   const int previous_threads = torch::get_num_threads();
-  for (const auto& [tile, tolerance] : {std::pair{WinogradTile::k2x2, 1e-5}, std::pair{WinogradTile::k4x4, 5e-5}}) {
+  for (const auto& [tile, dtype, tolerance] :
+       {Case{WinogradTile::k2x2, torch::kFloat, 1e-5}, Case{WinogradTile::k4x4, torch::kFloat, 5e-5},
+        Case{WinogradTile::k2x2, torch::kDouble, 1e-12}, Case{WinogradTile::k4x4, torch::kDouble, 1e-12}}) {
     for (const int threads : {1, 2, 5}) {
       for (const Shape s : {Shape{2, 3, 4, 6, 5}, Shape{1, 5, 7, 7, 7}, Shape{3, 16, 8, 8, 4}, Shape{2, 1, 1, 2, 2},
                             Shape{2, 4, 3, 1, 6}, Shape{1, 2, 5, 5, 1}, Shape{2, 32, 64, 8, 4},
                             Shape{1, 6, 5, 9, 10}}) {
         torch::set_num_threads(threads);
-        SCOPED_TRACE(c10::str("F(", static_cast<int>(tile), "), ", threads, " threads, ", s.n, "x", s.c, "->", s.k,
-                              " ", s.h, "x", s.w));
+        SCOPED_TRACE(c10::str("F(", static_cast<int>(tile), "), ", dtype, ", ", threads, " threads, ", s.n, "x", s.c,
+                              "->", s.k, " ", s.h, "x", s.w));
         torch::manual_seed(s.n * 1000 + s.c * 10 + s.k);
-        auto x = torch::randn({s.n, s.c, s.h, s.w}).requires_grad_();
-        auto w = (torch::randn({s.k, s.c, 3, 3}) * 0.3).requires_grad_();
-        auto dy = torch::randn({s.n, s.k, s.h, s.w});
+        auto x = torch::randn({s.n, s.c, s.h, s.w}, dtype).requires_grad_();
+        auto w = (torch::randn({s.k, s.c, 3, 3}, dtype) * 0.3).requires_grad_();
+        auto dy = torch::randn({s.n, s.k, s.h, s.w}, dtype);
         auto y = winograd_conv3x3(x, w, tile);
         y.backward(dy);
         auto xd = x.detach().to(torch::kDouble).requires_grad_();
@@ -156,15 +164,18 @@ TEST(WinogradConv, GivesOnlyTheGradientsAskedFor) {
 TEST(WinogradConv, RejectsWhatItCannotCompute) {
   EXPECT_THROW(winograd_conv3x3(torch::randn({1, 2, 4, 4}), torch::randn({3, 2, 5, 5})), std::invalid_argument);
   EXPECT_THROW(winograd_conv3x3(torch::randn({1, 2, 4, 4}), torch::randn({3, 4, 3, 3})), std::invalid_argument);
-  EXPECT_THROW(winograd_conv3x3(torch::randn({1, 2, 4, 4}, torch::kDouble), torch::randn({3, 2, 3, 3}, torch::kDouble)),
+  EXPECT_THROW(winograd_conv3x3(torch::randn({1, 2, 4, 4}, torch::kDouble), torch::randn({3, 2, 3, 3})),
+               std::invalid_argument);
+  EXPECT_THROW(winograd_conv3x3(torch::randn({1, 2, 4, 4}, torch::kHalf), torch::randn({3, 2, 3, 3}, torch::kHalf)),
                std::invalid_argument);
 }
 
-TEST(WinogradConv, AppliesOnlyToFloat32NchwCpuInputsWithoutAutocast) {
+TEST(WinogradConv, AppliesOnlyToFloatNchwCpuInputsWithoutAutocast) {
   auto x = torch::randn({2, 4, 6, 6});
   auto w = torch::randn({4, 4, 3, 3});
   EXPECT_TRUE(winograd_applicable(x, w));
-  EXPECT_FALSE(winograd_applicable(x.to(torch::kDouble), w.to(torch::kDouble)));
+  EXPECT_TRUE(winograd_applicable(x.to(torch::kDouble), w.to(torch::kDouble)));
+  EXPECT_FALSE(winograd_applicable(x.to(torch::kDouble), w));
   EXPECT_FALSE(winograd_applicable(x.to(torch::kBFloat16), w));
   EXPECT_FALSE(winograd_applicable(x.contiguous(torch::MemoryFormat::ChannelsLast), w));
   EXPECT_FALSE(winograd_applicable(x, torch::randn({4, 4, 1, 1})));

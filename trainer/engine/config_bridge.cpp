@@ -27,6 +27,8 @@ model::RfmModelOptions model_options(const config::RunConfig& config) {
       .part_source(m.mam_part_source() == MC::BLOCK3 ? model::PartSource::kBlock3 : model::PartSource::kSharedBlock4)
       .reweighting(m.mam_reweighting() == MC::PLAIN ? model::Reweighting::kPlain : model::Reweighting::kResidual)
       .metric_before_bn(m.metric_feature() == MC::BEFORE_BN)
+      .part_fc_init(m.part_fc_init() == MC::KAIMING_FAN_OUT ? model::PartFcInit::kKaimingFanOut
+                                                            : model::PartFcInit::kPyTorchDefault)
       .winograd_min_channels(config.train().winograd_min_channels())
       .winograd_tile(winograd_tile(config.train().winograd_tile()));
 }

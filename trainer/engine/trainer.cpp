@@ -47,6 +47,7 @@ Trainer::Trainer(const config::RunConfig& config, const torch::Device& device,
   model_ = model::RfmModel(model_options(config));
   if (!config.model().pretrained().empty()) model::load_torchvision_backbone(model_, config.model().pretrained());
   model_->to(device_);
+  if (config.train().precision() == config::TrainConfig::FP64) model_->to(torch::kFloat64);
   if (device_.is_cuda()) at::globalContext().setBenchmarkCuDNN(config.train().cudnn_benchmark());
   // Before anything holds the parameters (broadcast, hooks, optimizer).
   if (config.train().channels_last()) model::convert_to_channels_last(*model_);
@@ -100,8 +101,10 @@ Trainer::Trainer(const config::RunConfig& config, const torch::Device& device,
   loss_options_ = loss_options(config.loss());
 
   const auto& d = config.data();
-  mean_ = torch::tensor(std::vector<float>(d.mean().begin(), d.mean().end())).view({1, 3, 1, 1}).to(device_);
-  std_ = torch::tensor(std::vector<float>(d.std().begin(), d.std().end())).view({1, 3, 1, 1}).to(device_);
+  // In the model's dtype: normalisation turns the float32 batch into it.
+  const auto dtype = config.train().precision() == config::TrainConfig::FP64 ? torch::kFloat64 : torch::kFloat32;
+  mean_ = torch::tensor(std::vector<float>(d.mean().begin(), d.mean().end())).view({1, 3, 1, 1}).to(device_, dtype);
+  std_ = torch::tensor(std::vector<float>(d.std().begin(), d.std().end())).view({1, 3, 1, 1}).to(device_, dtype);
 }
 
 torch::Tensor Trainer::normalize(const torch::Tensor& images) const { return (images - mean_) / std_; }

@@ -13,7 +13,10 @@ PcbHeadImpl::PcbHeadImpl(const PcbHeadOptions& options) : options_(options) {
   torch::NoGradGuard no_grad;
   for (int64_t k = 0; k < options.num_parts(); ++k) {
     nn::Linear fc(nn::LinearOptions(options.in_channels(), options.part_dim()).bias(false));
-    nn::init::kaiming_normal_(fc->weight, 0.0, torch::kFanOut, torch::kReLU);
+    // nn::Linear's own init is PyTorch's default (Kaiming uniform, a = sqrt(5)).
+    if (options.fc_init() == PartFcInit::kKaimingFanOut) {
+      nn::init::kaiming_normal_(fc->weight, 0.0, torch::kFanOut, torch::kReLU);
+    }
     SyncBatchNorm bn(options.part_dim());
     nn::Linear cls(nn::LinearOptions(options.part_dim(), options.num_classes()).bias(false));
     nn::init::normal_(cls->weight, 0.0, 0.001);  // the classifier init of PCB/BNNeck

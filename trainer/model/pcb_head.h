@@ -11,12 +11,16 @@
 
 namespace rfm::model {
 
+// How each part's reduction FC starts (config model.part_fc_init).
+enum class PartFcInit { kPyTorchDefault, kKaimingFanOut };
+
 struct PcbHeadOptions {
   PcbHeadOptions(int64_t in_channels, int64_t num_classes) : in_channels_(in_channels), num_classes_(num_classes) {}
   TORCH_ARG(int64_t, in_channels);
   TORCH_ARG(int64_t, num_classes);
   TORCH_ARG(int64_t, num_parts) = 12;
   TORCH_ARG(int64_t, part_dim) = 256;
+  TORCH_ARG(PartFcInit, fc_init) = PartFcInit::kPyTorchDefault;
 };
 
 struct PcbOutput {

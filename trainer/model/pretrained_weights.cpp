@@ -75,12 +75,16 @@ WeightLoadReport copy_named_tensors(torch::nn::Module& module, const NamedTensor
   return report;
 }
 
-WeightLoadReport load_torchvision_resnet(ResNet& resnet, const std::string& path) {
+WeightLoadReport load_module_state_dict(torch::nn::Module& module, const std::string& path) {
   const auto tensors = read_state_dict_file(path);
   auto report = copy_named_tensors(
-      *resnet, tensors, [](const std::string& key) { return std::vector<std::string>{key}; },
+      module, tensors, [](const std::string& key) { return std::vector<std::string>{key}; },
       [](const std::string&) { return true; });
   return checked(std::move(report), path);
+}
+
+WeightLoadReport load_torchvision_resnet(ResNet& resnet, const std::string& path) {
+  return load_module_state_dict(*resnet, path);
 }
 
 WeightLoadReport load_torchvision_backbone(RfmModel& model, const std::string& path) {

@@ -35,4 +35,9 @@ WeightLoadReport copy_named_tensors(torch::nn::Module& module, const NamedTensor
 WeightLoadReport load_torchvision_resnet(ResNet& resnet, const std::string& path);
 WeightLoadReport load_torchvision_backbone(RfmModel& model, const std::string& path);
 
+// Loads a whole state dict in the module's own names (every parameter and
+// buffer, nothing else), as python/rfm_model.py writes one for our model.
+// Throws StateDictError naming every missing, unexpected and mis-shaped key.
+WeightLoadReport load_module_state_dict(torch::nn::Module& module, const std::string& path);
+
 }  // namespace rfm::model

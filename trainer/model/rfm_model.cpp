@@ -27,7 +27,8 @@ RfmModelImpl::RfmModelImpl(const RfmModelOptions& options) : options_(options) {
   const int64_t channels = resnet_stage_channels(options.depth(), block3_parts ? 3 : 4);
   head = register_module("head", PcbHead(PcbHeadOptions(channels, options.num_classes())
                                              .num_parts(options.num_parts())
-                                             .part_dim(options.part_dim())));
+                                             .part_dim(options.part_dim())
+                                             .fc_init(options.part_fc_init())));
 }
 
 torch::Tensor RfmModelImpl::part_feature_map(const torch::Tensor& images, const torch::Tensor& modality,

@@ -28,6 +28,7 @@ struct RfmModelOptions {
   TORCH_ARG(Reweighting, reweighting) = Reweighting::kPlain;
   // true: triplet and centre losses act on FC(v) rather than BN(FC(v)).
   TORCH_ARG(bool, metric_before_bn) = false;
+  TORCH_ARG(PartFcInit, part_fc_init) = PartFcInit::kPyTorchDefault;
   // 3x3 stride-1 convolutions with at least this many input and output
   // channels run as Winograd F(m x m, 3x3) when on the CPU in float32
   // (ResNetOptions::winograd_min_channels, winograd_tile); 0: never.

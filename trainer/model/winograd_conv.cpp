@@ -40,34 +40,40 @@ namespace {
 //   A^T rows [1 1 1 0] [0 1 -1 -1]
 struct TileF2 {
   static constexpr int m = 2, alpha = 4;
-  static void input(const float* d, float* r) {
+  template <class S>
+  static void input(const S* d, S* r) {
     r[0] = d[0] - d[2];
     r[1] = d[1] + d[2];
     r[2] = d[2] - d[1];
     r[3] = d[1] - d[3];
   }
-  static void input_adjoint(const float* x, float* r) {
+  template <class S>
+  static void input_adjoint(const S* x, S* r) {
     r[0] = x[0];
     r[1] = x[1] - x[2] + x[3];
     r[2] = x[1] + x[2] - x[0];
     r[3] = -x[3];
   }
-  static void weight(const float* g, float* r) {
+  template <class S>
+  static void weight(const S* g, S* r) {
     r[0] = g[0];
     r[1] = 0.5f * (g[0] + g[1] + g[2]);
     r[2] = 0.5f * (g[0] - g[1] + g[2]);
     r[3] = g[2];
   }
-  static void weight_adjoint(const float* x, float* r) {
+  template <class S>
+  static void weight_adjoint(const S* x, S* r) {
     r[0] = x[0] + 0.5f * (x[1] + x[2]);
     r[1] = 0.5f * (x[1] - x[2]);
     r[2] = 0.5f * (x[1] + x[2]) + x[3];
   }
-  static void output(const float* x, float* y) {
+  template <class S>
+  static void output(const S* x, S* y) {
     y[0] = x[0] + x[1] + x[2];
     y[1] = x[1] - x[2] - x[3];
   }
-  static void output_adjoint(const float* y, float* r) {
+  template <class S>
+  static void output_adjoint(const S* y, S* r) {
     r[0] = y[0];
     r[1] = y[0] + y[1];
     r[2] = y[0] - y[1];
@@ -88,8 +94,9 @@ struct TileF2 {
 //   A^T rows [1 1 1 1 1 0] [0 1 -1 2 -2 0] [0 1 1 4 4 0] [0 1 -1 8 -8 1]
 struct TileF4 {
   static constexpr int m = 4, alpha = 6;
-  static void input(const float* d, float* r) {
-    const float a = d[4] - d[2], b = d[3] - d[1];  // shared by rows 3 and 4
+  template <class S>
+  static void input(const S* d, S* r) {
+    const S a = d[4] - d[2], b = d[3] - d[1];  // shared by rows 3 and 4
     r[0] = 4.0f * d[0] - 5.0f * d[2] + d[4];
     r[1] = (d[3] + d[4]) - 4.0f * (d[1] + d[2]);
     r[2] = (d[4] - d[3]) + 4.0f * (d[1] - d[2]);
@@ -97,7 +104,8 @@ struct TileF4 {
     r[4] = a - 2.0f * b;
     r[5] = 4.0f * d[1] - 5.0f * d[3] + d[5];
   }
-  static void input_adjoint(const float* x, float* r) {
+  template <class S>
+  static void input_adjoint(const S* x, S* r) {
     r[0] = 4.0f * x[0];
     r[1] = -4.0f * x[1] + 4.0f * x[2] - 2.0f * x[3] + 2.0f * x[4] + 4.0f * x[5];
     r[2] = -5.0f * x[0] - 4.0f * x[1] - 4.0f * x[2] - x[3] - x[4];
@@ -105,8 +113,9 @@ struct TileF4 {
     r[4] = x[0] + x[1] + x[2] + x[3] + x[4];
     r[5] = x[5];
   }
-  static void weight(const float* g, float* r) {
-    const float even = g[0] + g[2], even4 = 0.25f * g[0] + g[2];
+  template <class S>
+  static void weight(const S* g, S* r) {
+    const S even = g[0] + g[2], even4 = 0.25f * g[0] + g[2];
     r[0] = 0.25f * g[0];
     r[1] = -(even + g[1]) / 6.0f;
     r[2] = -(even - g[1]) / 6.0f;
@@ -114,21 +123,24 @@ struct TileF4 {
     r[4] = (even4 - 0.5f * g[1]) / 6.0f;
     r[5] = g[2];
   }
-  static void weight_adjoint(const float* x, float* r) {
+  template <class S>
+  static void weight_adjoint(const S* x, S* r) {
     r[0] = 0.25f * x[0] - (x[1] + x[2]) / 6.0f + (x[3] + x[4]) / 24.0f;
     r[1] = (x[2] - x[1]) / 6.0f + (x[3] - x[4]) / 12.0f;
     r[2] = (x[3] + x[4] - x[1] - x[2]) / 6.0f + x[5];
   }
-  static void output(const float* x, float* y) {
-    const float s12 = x[1] + x[2], d12 = x[1] - x[2], s34 = x[3] + x[4], d34 = x[3] - x[4];
+  template <class S>
+  static void output(const S* x, S* y) {
+    const S s12 = x[1] + x[2], d12 = x[1] - x[2], s34 = x[3] + x[4], d34 = x[3] - x[4];
     y[0] = x[0] + s12 + s34;
     y[1] = d12 + 2.0f * d34;
     y[2] = s12 + 4.0f * s34;
     y[3] = d12 + 8.0f * d34 + x[5];
   }
-  static void output_adjoint(const float* y, float* r) {
-    const float even = y[0] + y[2], odd = y[1] + y[3];
-    const float even4 = y[0] + 4.0f * y[2], odd4 = 2.0f * y[1] + 8.0f * y[3];
+  template <class S>
+  static void output_adjoint(const S* y, S* r) {
+    const S even = y[0] + y[2], odd = y[1] + y[3];
+    const S even4 = y[0] + 4.0f * y[2], odd4 = 2.0f * y[1] + 8.0f * y[3];
     r[0] = y[0];
     r[1] = even + odd;
     r[2] = even - odd;
@@ -155,11 +167,11 @@ int64_t plane_grain(const TileGrid& g) { return std::max<int64_t>(1, 1024 / g.ti
 // at(i, j) reads.  row_pass: f applied to each of t's Rows rows, value j of
 // row i's result handed to put(i, j, value).  Everything is unrolled and
 // inlined, so the tile stays in registers.
-template <int In, int Out, int Cols, class F, class At>
-__attribute__((always_inline)) inline void column_pass(F f, At at, float (&t)[Out][Cols]) {
+template <int In, int Out, int Cols, class S, class F, class At>
+__attribute__((always_inline)) inline void column_pass(F f, At at, S (&t)[Out][Cols]) {
 #pragma GCC unroll 6
   for (int j = 0; j < Cols; ++j) {
-    float column[In], r[Out];
+    S column[In], r[Out];
 #pragma GCC unroll 6
     for (int i = 0; i < In; ++i) column[i] = at(i, j);
     f(column, r);
@@ -168,11 +180,11 @@ __attribute__((always_inline)) inline void column_pass(F f, At at, float (&t)[Ou
   }
 }
 
-template <int Rows, int In, int Out, class F, class Put>
-__attribute__((always_inline)) inline void row_pass(F f, const float (&t)[Rows][In], Put put) {
+template <int Rows, int In, int Out, class S, class F, class Put>
+__attribute__((always_inline)) inline void row_pass(F f, const S (&t)[Rows][In], Put put) {
 #pragma GCC unroll 6
   for (int i = 0; i < Rows; ++i) {
-    float r[Out];
+    S r[Out];
     f(t[i], r);
 #pragma GCC unroll 6
     for (int j = 0; j < Out; ++j) put(i, j, r[j]);
@@ -180,26 +192,26 @@ __attribute__((always_inline)) inline void row_pass(F f, const float (&t)[Rows][
 }
 
 // x [N, C, H, W] -> V [alpha^2, C, N * T].
-template <class T>
-void transform_input(const float* x, float* v, int64_t matrix, int64_t channels, const TileGrid& g) {
+template <class T, class S>
+void transform_input(const S* x, S* v, int64_t matrix, int64_t channels, const TileGrid& g) {
   constexpr int a = T::alpha;
   const int64_t cols = g.columns();
   const int64_t pw = T::m * g.tw + 2, ph = T::m * g.th + 2;
-  const auto input = [](const float* d, float* r) { T::input(d, r); };
+  const auto input = [](const S* d, S* r) { T::input(d, r); };
   at::parallel_for(0, g.n * channels, plane_grain(g), [&](int64_t begin, int64_t end) {
-    std::vector<float> pad(static_cast<size_t>(ph * pw), 0.0f);
+    std::vector<S> pad(static_cast<size_t>(ph * pw), S(0));
     for (int64_t plane = begin; plane < end; ++plane) {
       const int64_t n = plane / channels, c = plane % channels;
-      const float* src = x + plane * g.h * g.w;
+      const S* src = x + plane * g.h * g.w;
       for (int64_t r = 0; r < g.h; ++r) std::copy(src + r * g.w, src + (r + 1) * g.w, pad.data() + (r + 1) * pw + 1);
-      float* out = v + c * cols + n * g.tiles();
+      S* out = v + c * cols + n * g.tiles();
       for (int64_t ty = 0; ty < g.th; ++ty) {
         for (int64_t tx = 0; tx < g.tw; ++tx) {
-          const float* d = pad.data() + T::m * (ty * pw + tx);
-          float* o = out + ty * g.tw + tx;
-          float t[a][a];  // B^T d
+          const S* d = pad.data() + T::m * (ty * pw + tx);
+          S* o = out + ty * g.tw + tx;
+          S t[a][a];  // B^T d
           column_pass<a, a, a>(input, [&](int i, int j) { return d[i * pw + j]; }, t);
-          row_pass<a, a, a>(input, t, [&](int i, int j, float value) { o[(a * i + j) * matrix] = value; });
+          row_pass<a, a, a>(input, t, [&](int i, int j, S value) { o[(a * i + j) * matrix] = value; });
         }
       }
     }
@@ -208,30 +220,30 @@ void transform_input(const float* x, float* v, int64_t matrix, int64_t channels,
 
 // dV [alpha^2, C, N * T] -> dx [N, C, H, W]: each tile's B dV B^T added
 // back where its window read the (padded) input; windows overlap by 2.
-template <class T>
-void transform_input_grad(const float* dv, int64_t matrix, float* dx, int64_t channels, const TileGrid& g) {
+template <class T, class S>
+void transform_input_grad(const S* dv, int64_t matrix, S* dx, int64_t channels, const TileGrid& g) {
   constexpr int a = T::alpha;
   const int64_t cols = g.columns();
   const int64_t pw = T::m * g.tw + 2, ph = T::m * g.th + 2;
-  const auto adjoint = [](const float* x, float* r) { T::input_adjoint(x, r); };
+  const auto adjoint = [](const S* x, S* r) { T::input_adjoint(x, r); };
   at::parallel_for(0, g.n * channels, plane_grain(g), [&](int64_t begin, int64_t end) {
-    std::vector<float> pad(static_cast<size_t>(ph * pw));
+    std::vector<S> pad(static_cast<size_t>(ph * pw));
     for (int64_t plane = begin; plane < end; ++plane) {
       const int64_t n = plane / channels, c = plane % channels;
-      std::fill(pad.begin(), pad.end(), 0.0f);
-      const float* in = dv + c * cols + n * g.tiles();
+      std::fill(pad.begin(), pad.end(), S(0));
+      const S* in = dv + c * cols + n * g.tiles();
       for (int64_t ty = 0; ty < g.th; ++ty) {
         for (int64_t tx = 0; tx < g.tw; ++tx) {
-          const float* q = in + ty * g.tw + tx;
-          float* d = pad.data() + T::m * (ty * pw + tx);
-          float t[a][a];  // B dV
+          const S* q = in + ty * g.tw + tx;
+          S* d = pad.data() + T::m * (ty * pw + tx);
+          S t[a][a];  // B dV
           column_pass<a, a, a>(adjoint, [&](int i, int j) { return q[(a * i + j) * matrix]; }, t);
-          row_pass<a, a, a>(adjoint, t, [&](int i, int j, float value) { d[i * pw + j] += value; });
+          row_pass<a, a, a>(adjoint, t, [&](int i, int j, S value) { d[i * pw + j] += value; });
         }
       }
-      float* dst = dx + plane * g.h * g.w;
+      S* dst = dx + plane * g.h * g.w;
       for (int64_t r = 0; r < g.h; ++r) {
-        const float* row = pad.data() + (r + 1) * pw + 1;
+        const S* row = pad.data() + (r + 1) * pw + 1;
         std::copy(row, row + g.w, dst + r * g.w);
       }
     }
@@ -239,58 +251,58 @@ void transform_input_grad(const float* dv, int64_t matrix, float* dx, int64_t ch
 }
 
 // w [K, C, 3, 3] -> U [alpha^2, K, C].
-template <class T>
-void transform_weight(const float* w, float* u, int64_t matrix, int64_t filters) {
+template <class T, class S>
+void transform_weight(const S* w, S* u, int64_t matrix, int64_t filters) {
   constexpr int a = T::alpha;
-  const auto weight = [](const float* g, float* r) { T::weight(g, r); };
+  const auto weight = [](const S* g, S* r) { T::weight(g, r); };
   at::parallel_for(0, filters, 4096, [&](int64_t begin, int64_t end) {
     for (int64_t f = begin; f < end; ++f) {
-      const float* k = w + f * 9;
-      float t[a][3];  // G g
+      const S* k = w + f * 9;
+      S t[a][3];  // G g
       column_pass<3, a, 3>(weight, [&](int i, int j) { return k[3 * i + j]; }, t);
-      row_pass<a, 3, a>(weight, t, [&](int i, int j, float value) { u[(a * i + j) * matrix + f] = value; });
+      row_pass<a, 3, a>(weight, t, [&](int i, int j, S value) { u[(a * i + j) * matrix + f] = value; });
     }
   });
 }
 
 // dU [alpha^2, K, C] -> dw [K, C, 3, 3]: G^T dU G.
-template <class T>
-void transform_weight_grad(const float* du, int64_t matrix, float* dw, int64_t filters) {
+template <class T, class S>
+void transform_weight_grad(const S* du, int64_t matrix, S* dw, int64_t filters) {
   constexpr int a = T::alpha;
-  const auto adjoint = [](const float* x, float* r) { T::weight_adjoint(x, r); };
+  const auto adjoint = [](const S* x, S* r) { T::weight_adjoint(x, r); };
   at::parallel_for(0, filters, 4096, [&](int64_t begin, int64_t end) {
     for (int64_t f = begin; f < end; ++f) {
-      float* k = dw + f * 9;
-      float t[3][a];  // G^T dU
+      S* k = dw + f * 9;
+      S t[3][a];  // G^T dU
       column_pass<a, 3, a>(adjoint, [&](int i, int j) { return du[(a * i + j) * matrix + f]; }, t);
-      row_pass<3, a, 3>(adjoint, t, [&](int i, int j, float value) { k[3 * i + j] = value; });
+      row_pass<3, a, 3>(adjoint, t, [&](int i, int j, S value) { k[3 * i + j] = value; });
     }
   });
 }
 
 // M [alpha^2, K, N * T] -> y [N, K, H, W]; maps that are not a multiple of
 // m drop the last tiles' extra rows/columns.
-template <class T>
-void transform_output(const float* mm, int64_t matrix, float* y, int64_t filters, const TileGrid& g) {
+template <class T, class S>
+void transform_output(const S* mm, int64_t matrix, S* y, int64_t filters, const TileGrid& g) {
   constexpr int a = T::alpha, m = T::m;
   const int64_t cols = g.columns();
   const int64_t ow = m * g.tw;
   const bool exact = g.h % m == 0 && g.w % m == 0;
-  const auto output = [](const float* x, float* r) { T::output(x, r); };
+  const auto output = [](const S* x, S* r) { T::output(x, r); };
   at::parallel_for(0, g.n * filters, plane_grain(g), [&](int64_t begin, int64_t end) {
-    std::vector<float> full(exact ? 0 : static_cast<size_t>(m * g.th * ow));
+    std::vector<S> full(exact ? 0 : static_cast<size_t>(m * g.th * ow));
     for (int64_t plane = begin; plane < end; ++plane) {
       const int64_t n = plane / filters, k = plane % filters;
-      const float* in = mm + k * cols + n * g.tiles();
-      float* dst = y + plane * g.h * g.w;
-      float* out = exact ? dst : full.data();
+      const S* in = mm + k * cols + n * g.tiles();
+      S* dst = y + plane * g.h * g.w;
+      S* out = exact ? dst : full.data();
       for (int64_t ty = 0; ty < g.th; ++ty) {
         for (int64_t tx = 0; tx < g.tw; ++tx) {
-          const float* q = in + ty * g.tw + tx;
-          float* o = out + m * (ty * ow + tx);
-          float t[m][a];  // A^T M
+          const S* q = in + ty * g.tw + tx;
+          S* o = out + m * (ty * ow + tx);
+          S t[m][a];  // A^T M
           column_pass<a, m, a>(output, [&](int i, int j) { return q[(a * i + j) * matrix]; }, t);
-          row_pass<m, a, m>(output, t, [&](int i, int j, float value) { o[i * ow + j] = value; });
+          row_pass<m, a, m>(output, t, [&](int i, int j, S value) { o[i * ow + j] = value; });
         }
       }
       if (!exact) {
@@ -302,30 +314,30 @@ void transform_output(const float* mm, int64_t matrix, float* y, int64_t filters
 
 // dy [N, K, H, W] -> dM [alpha^2, K, N * T]: A dY A^T; outside a map that
 // is not a multiple of m the tile's gradient is zero.
-template <class T>
-void transform_output_grad(const float* dy, float* dm, int64_t matrix, int64_t filters, const TileGrid& g) {
+template <class T, class S>
+void transform_output_grad(const S* dy, S* dm, int64_t matrix, int64_t filters, const TileGrid& g) {
   constexpr int a = T::alpha, m = T::m;
   const int64_t cols = g.columns();
   const int64_t ow = m * g.tw;
   const bool exact = g.h % m == 0 && g.w % m == 0;
-  const auto adjoint = [](const float* x, float* r) { T::output_adjoint(x, r); };
+  const auto adjoint = [](const S* x, S* r) { T::output_adjoint(x, r); };
   at::parallel_for(0, g.n * filters, plane_grain(g), [&](int64_t begin, int64_t end) {
-    std::vector<float> full(exact ? 0 : static_cast<size_t>(m * g.th * ow), 0.0f);
+    std::vector<S> full(exact ? 0 : static_cast<size_t>(m * g.th * ow), S(0));
     for (int64_t plane = begin; plane < end; ++plane) {
       const int64_t n = plane / filters, k = plane % filters;
-      const float* src = dy + plane * g.h * g.w;
+      const S* src = dy + plane * g.h * g.w;
       if (!exact) {
         for (int64_t r = 0; r < g.h; ++r) std::copy(src + r * g.w, src + (r + 1) * g.w, full.data() + r * ow);
       }
-      const float* in = exact ? src : full.data();
-      float* out = dm + k * cols + n * g.tiles();
+      const S* in = exact ? src : full.data();
+      S* out = dm + k * cols + n * g.tiles();
       for (int64_t ty = 0; ty < g.th; ++ty) {
         for (int64_t tx = 0; tx < g.tw; ++tx) {
-          const float* p = in + m * (ty * ow + tx);
-          float* o = out + ty * g.tw + tx;
-          float t[a][m];  // A dY
+          const S* p = in + m * (ty * ow + tx);
+          S* o = out + ty * g.tw + tx;
+          S t[a][m];  // A dY
           column_pass<m, a, m>(adjoint, [&](int i, int j) { return p[i * ow + j]; }, t);
-          row_pass<a, m, a>(adjoint, t, [&](int i, int j, float value) { o[(a * i + j) * matrix] = value; });
+          row_pass<a, m, a>(adjoint, t, [&](int i, int j, S value) { o[(a * i + j) * matrix] = value; });
         }
       }
     }
@@ -363,8 +375,13 @@ SgemmOperand sgemm_operand(const torch::Tensor& m) {
 // the cores with OpenMP workers still spinning after the transforms: the
 // same 512-channel layer took 74 ms that way against 53 ms with oneDNN's
 // (docs/PERFORMANCE.md, section 3).
+// Float64 (the parity test's precision) always goes to at::mm.
 void product(torch::Tensor o, const torch::Tensor& x, const torch::Tensor& y) {
 #ifdef RFM_HAVE_DNNL_SGEMM
+  if (o.scalar_type() != torch::kFloat) {
+    at::mm_out(o, x, y);
+    return;
+  }
   const SgemmOperand p = sgemm_operand(x), q = sgemm_operand(y);
   const int status = dnnl_sgemm(p.trans, q.trans, o.size(0), o.size(1), x.size(1), 1.0f, x.data_ptr<float>(), p.ld,
                                 y.data_ptr<float>(), q.ld, 0.0f, o.data_ptr<float>(), o.stride(0));
@@ -394,8 +411,8 @@ void products(torch::Tensor& out, const torch::Tensor& a, const torch::Tensor& b
   }
 }
 
-template <class T>
-class WinogradConv3x3Function : public torch::autograd::Function<WinogradConv3x3Function<T>> {
+template <class T, class S>
+class WinogradConv3x3Function : public torch::autograd::Function<WinogradConv3x3Function<T, S>> {
   static constexpr int64_t kMatrices = T::alpha * T::alpha;
 
  public:
@@ -408,11 +425,11 @@ class WinogradConv3x3Function : public torch::autograd::Function<WinogradConv3x3
     auto v = skewed_matrices(kMatrices, c, g.columns(), x.options());
     auto u = skewed_matrices(kMatrices, k, c, x.options());
     auto m = skewed_matrices(kMatrices, k, g.columns(), x.options());
-    transform_input<T>(x.data_ptr<float>(), v.data_ptr<float>(), v.stride(0), c, g);
-    transform_weight<T>(w.data_ptr<float>(), u.data_ptr<float>(), u.stride(0), k * c);
+    transform_input<T, S>(x.data_ptr<S>(), v.data_ptr<S>(), v.stride(0), c, g);
+    transform_weight<T, S>(w.data_ptr<S>(), u.data_ptr<S>(), u.stride(0), k * c);
     products(m, u, v);
     auto y = torch::empty({n, k, g.h, g.w}, x.options());
-    transform_output<T>(m.data_ptr<float>(), m.stride(0), y.data_ptr<float>(), k, g);
+    transform_output<T, S>(m.data_ptr<S>(), m.stride(0), y.data_ptr<S>(), k, g);
     // The transformed operands are what the backward products read; keeping
     // them (4x and 16/9x the input and weight for F(2x2), 2.25x and 4x for
     // F(4x4)) saves transforming again.
@@ -431,19 +448,19 @@ class WinogradConv3x3Function : public torch::autograd::Function<WinogradConv3x3
     const TileGrid g = grid_for(n, shape[2], shape[3], T::m);
     const auto dy = grads[0].contiguous();
     auto dm = skewed_matrices(kMatrices, k, g.columns(), v.options());
-    transform_output_grad<T>(dy.data_ptr<float>(), dm.data_ptr<float>(), dm.stride(0), k, g);
+    transform_output_grad<T, S>(dy.data_ptr<S>(), dm.data_ptr<S>(), dm.stride(0), k, g);
     torch::Tensor dx, dw;
     if (ctx->needs_input_grad(0)) {
       auto dv = skewed_matrices(kMatrices, c, g.columns(), v.options());
       products(dv, u.transpose(1, 2), dm);
       dx = torch::empty({n, c, g.h, g.w}, v.options());
-      transform_input_grad<T>(dv.data_ptr<float>(), dv.stride(0), dx.data_ptr<float>(), c, g);
+      transform_input_grad<T, S>(dv.data_ptr<S>(), dv.stride(0), dx.data_ptr<S>(), c, g);
     }
     if (ctx->needs_input_grad(1)) {
       auto du = skewed_matrices(kMatrices, k, c, v.options());
       products(du, dm, v.transpose(1, 2));
       dw = torch::empty({k, c, 3, 3}, v.options());
-      transform_weight_grad<T>(du.data_ptr<float>(), du.stride(0), dw.data_ptr<float>(), k * c);
+      transform_weight_grad<T, S>(du.data_ptr<S>(), du.stride(0), dw.data_ptr<S>(), k * c);
     }
     return {dx, dw};
   }
@@ -457,16 +474,22 @@ torch::Tensor winograd_conv3x3(const torch::Tensor& input, const torch::Tensor& 
     throw std::invalid_argument("winograd_conv3x3: needs input [N, C, H, W] and weight [K, C, 3, 3], got " +
                                 c10::str(input.sizes()) + " and " + c10::str(weight.sizes()));
   }
-  if (!input.device().is_cpu() || !weight.device().is_cpu() || input.scalar_type() != torch::kFloat ||
-      weight.scalar_type() != torch::kFloat) {
-    throw std::invalid_argument("winograd_conv3x3: needs float32 CPU tensors");
+  const auto dtype = input.scalar_type();
+  if (!input.device().is_cpu() || !weight.device().is_cpu() || (dtype != torch::kFloat && dtype != torch::kDouble) ||
+      weight.scalar_type() != dtype) {
+    throw std::invalid_argument("winograd_conv3x3: needs float32 or float64 CPU tensors of one dtype");
   }
   if (input.numel() == 0) return torch::conv2d(input, weight, {}, 1, 1);  // no tiles, nothing to multiply
   if (tile == WinogradTile::kAuto) tile = winograd_auto_tile(input.size(0), input.size(2), input.size(3));
+  const bool f64 = dtype == torch::kDouble;
   switch (tile) {
     case WinogradTile::kAuto: break;
-    case WinogradTile::k2x2: return WinogradConv3x3Function<TileF2>::apply(input, weight);
-    case WinogradTile::k4x4: return WinogradConv3x3Function<TileF4>::apply(input, weight);
+    case WinogradTile::k2x2:
+      return f64 ? WinogradConv3x3Function<TileF2, double>::apply(input, weight)
+                 : WinogradConv3x3Function<TileF2, float>::apply(input, weight);
+    case WinogradTile::k4x4:
+      return f64 ? WinogradConv3x3Function<TileF4, double>::apply(input, weight)
+                 : WinogradConv3x3Function<TileF4, float>::apply(input, weight);
   }
   throw std::invalid_argument("winograd_conv3x3: unknown tile " + std::to_string(static_cast<int>(tile)));
 }
@@ -488,7 +511,8 @@ int winograd_loop_threads() {
 
 bool winograd_applicable(const torch::Tensor& input, const torch::Tensor& weight) {
   return input.dim() == 4 && weight.dim() == 4 && weight.size(2) == 3 && weight.size(3) == 3 &&
-         input.device().is_cpu() && input.scalar_type() == torch::kFloat && weight.scalar_type() == torch::kFloat &&
+         input.device().is_cpu() && (input.scalar_type() == torch::kFloat || input.scalar_type() == torch::kDouble) &&
+         weight.scalar_type() == input.scalar_type() &&
          input.is_contiguous() && input.numel() > 0 && !autocast_enabled(c10::DeviceType::CPU);
 }
 

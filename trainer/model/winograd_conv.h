@@ -1,7 +1,8 @@
 #pragma once
 // A 3x3 convolution (stride 1, padding 1, no bias) by Winograd's minimal
 // filtering F(2x2, 3x3) or F(4x4, 3x3) (Lavin and Gray, "Fast Algorithms
-// for Convolutional Neural Networks", 2016), for float32 on the CPU.
+// for Convolutional Neural Networks", 2016), for float32 on the CPU (and
+// float64, which the step-by-step parity test with PyTorch trains in).
 //
 // Why: on a CPU the oneDNN kernels LibTorch calls run the 3x3 convolutions
 // of a ReID-sized ResNet (small maps: 8x4 to 32x16 at 128x64, 24x12 at
@@ -34,16 +35,17 @@ constexpr int64_t kMinColumnsFor4x4 = 64;
 WinogradTile winograd_auto_tile(int64_t n, int64_t h, int64_t w);
 
 // y = conv2d(input, weight, stride 1, padding 1) for input [N, C, H, W] and
-// weight [K, C, 3, 3], both float32 on the CPU; differentiable in both.
-// Agrees with the direct convolution to float32 rounding: the tests hold
-// forward and both gradients within 1e-5 (relative to the largest value)
-// of a float64 direct convolution.
+// weight [K, C, 3, 3], both float32 (or both float64) on the CPU;
+// differentiable in both.  Agrees with the direct convolution to rounding:
+// the tests hold forward and both gradients of float32 within 1e-5
+// (relative to the largest value) of a float64 direct convolution, and of
+// float64 within 1e-12.
 torch::Tensor winograd_conv3x3(const torch::Tensor& input, const torch::Tensor& weight,
                                WinogradTile tile = WinogradTile::kAuto);
 
 // Whether winograd_conv3x3(input, weight) computes what the direct
-// convolution would for these tensors: a 3x3 weight, float32 NCHW
-// (contiguous) on the CPU, and autocast off there (under autocast the
+// convolution would for these tensors: a 3x3 weight, float32 or float64
+// NCHW (contiguous) on the CPU, and autocast off there (under autocast the
 // direct convolution would run in bfloat16), and a non-empty batch.  The
 // layer's own geometry (stride 1, padding 1, no bias, no groups) is the
 // caller's to know.
