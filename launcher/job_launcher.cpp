@@ -17,6 +17,7 @@
 #include "control/heartbeat_client.h"
 #include "control/job_supervisor.h"
 #include "launcher/worker_supervision.h"
+#include "trainer/run/stop_signals.h"
 
 namespace rfm::launch {
 namespace {
@@ -32,10 +33,18 @@ std::string self_executable() {
   return path.string();
 }
 
-}  // namespace
+// The exit codes of failures that a restart from the same checkpoint
+// would meet again (rfm_main.cpp's): configuration, non-finite loss,
+// dataset, unreadable checkpoint or feature file.
+constexpr int kDeterministicFailures[] = {2, 3, 4, 5};
 
-int launch_job(const LaunchRequest& request) {
-  if (request.processes < 1) throw std::invalid_argument("--np must be at least 1");
+struct Attempt {
+  int exit_code = 0;
+  bool asked_to_stop = false;  // a signal was passed on to the workers
+};
+
+// One start of mpirun under a supervisor of its own.
+Attempt run_attempt(const LaunchRequest& request, int restart) {
   std::mutex mutex;
   std::string failure;
   control::SupervisorOptions options;
@@ -51,7 +60,8 @@ int launch_job(const LaunchRequest& request) {
   std::filesystem::create_directories(run_dir);
   std::ofstream(run_dir / "supervisor.address") << address << "\n";
 
-  std::vector<std::string> args = {request.mpirun, "-np", std::to_string(request.processes), "-x", "RFM_SUPERVISOR"};
+  std::vector<std::string> args = {request.mpirun, "-np", std::to_string(request.processes), "-x", "RFM_SUPERVISOR",
+                                   "-x", "RFM_RESTART_COUNT"};
   args.insert(args.end(), request.mpirun_args.begin(), request.mpirun_args.end());
   args.push_back(self_executable());
   args.push_back("train");
@@ -59,19 +69,8 @@ int launch_job(const LaunchRequest& request) {
   std::cout << "rfm launch: supervisor at " << address << "; running";
   for (const auto& a : args) std::cout << " " << a;
   std::cout << std::endl;
-
   ::setenv("RFM_SUPERVISOR", address.c_str(), 1);
-  if (::geteuid() == 0) {
-    // OpenMPI refuses root without both; containers and CI run as root.
-    ::setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 0);
-    ::setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 0);
-  }
-  struct sigaction action {};
-  action.sa_handler = remember_signal;
-  sigemptyset(&action.sa_mask);
-  sigaction(SIGTERM, &action, nullptr);
-  sigaction(SIGUSR1, &action, nullptr);
-  sigaction(SIGINT, &action, nullptr);
+  ::setenv("RFM_RESTART_COUNT", std::to_string(restart).c_str(), 1);
 
   const pid_t child = ::fork();
   if (child < 0) throw std::runtime_error(std::string("fork failed: ") + std::strerror(errno));
@@ -86,6 +85,7 @@ int launch_job(const LaunchRequest& request) {
   }
   ::setpgid(child, child);
 
+  Attempt attempt;
   auto since_kill = std::chrono::steady_clock::time_point::max();
   bool killed = false;
   for (;;) {
@@ -99,15 +99,19 @@ int launch_job(const LaunchRequest& request) {
       }
       if (!verdict.empty()) {
         std::cerr << "rfm launch: " << verdict << "; the job was aborted" << std::endl;
-        return kExitRankFailure;
+        attempt.exit_code = kExitRankFailure;
+      } else if (WIFEXITED(status)) {
+        attempt.exit_code = WEXITSTATUS(status);
+      } else {
+        std::cerr << "rfm launch: mpirun ended by signal " << WTERMSIG(status) << std::endl;
+        attempt.exit_code = 128 + WTERMSIG(status);
       }
-      if (WIFEXITED(status)) return WEXITSTATUS(status);
-      std::cerr << "rfm launch: mpirun ended by signal " << WTERMSIG(status) << std::endl;
-      return 128 + WTERMSIG(status);
+      return attempt;
     }
     if (const int s = forwarded_signal.exchange(0); s != 0) {
       // mpirun passes SIGUSR1 on to the workers, which checkpoint and stop.
       ::kill(child, s == SIGINT ? SIGINT : SIGUSR1);
+      attempt.asked_to_stop = true;
     }
     bool failed;
     {
@@ -126,6 +130,45 @@ int launch_job(const LaunchRequest& request) {
       since_kill = std::chrono::steady_clock::time_point::max();
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+}
+
+}  // namespace
+
+bool restart_may_help(int exit_code) {
+  if (exit_code == 0 || exit_code == run::kExitRequeue) return false;
+  for (const int code : kDeterministicFailures) {
+    if (exit_code == code) return false;
+  }
+  return true;
+}
+
+int launch_job(const LaunchRequest& request) {
+  if (request.processes < 1) throw std::invalid_argument("--np must be at least 1");
+  if (request.max_restarts < 0) throw std::invalid_argument("--max-restarts must be at least 0");
+  if (request.max_restarts > 0 && !request.config.checkpoint().resume()) {
+    throw std::invalid_argument("--max-restarts needs checkpoint.resume (a restart resumes from the newest checkpoint)");
+  }
+  if (::geteuid() == 0) {
+    // OpenMPI refuses root without both; containers and CI run as root.
+    ::setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 0);
+    ::setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 0);
+  }
+  struct sigaction action {};
+  action.sa_handler = remember_signal;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGTERM, &action, nullptr);
+  sigaction(SIGUSR1, &action, nullptr);
+  sigaction(SIGINT, &action, nullptr);
+  for (int restart = 0;; ++restart) {
+    const Attempt attempt = run_attempt(request, restart);
+    if (attempt.asked_to_stop || restart >= request.max_restarts || !restart_may_help(attempt.exit_code)) {
+      if (restart > 0) std::cout << "rfm launch: the job ended with exit " << attempt.exit_code << " after " << restart
+                                 << " restart(s)" << std::endl;
+      return attempt.exit_code;
+    }
+    std::cerr << "rfm launch: the job failed (exit " << attempt.exit_code << "); restart " << restart + 1 << " of "
+              << request.max_restarts << ": the workers resume from the newest checkpoint" << std::endl;
   }
 }
 

@@ -1,6 +1,6 @@
 // rfm: the command-line front of rfm-cluster.
 //   rfm train        [--config F] [--set path=value]...      one worker (alone, or under mpirun/srun)
-//   rfm launch       --np N [--mpirun-arg A]... [--config F] [--set ...]   N workers through mpirun, supervised
+//   rfm launch       --np N [--max-restarts R] [--mpirun-arg A]... [--config F] [--set ...]   N workers through mpirun, supervised
 //   rfm status       [--address HOST:PORT | --run-dir DIR | --config F]    a running job's ranks
 //   rfm plot         [--run-dir DIR | --config F]      PNG plots of a run's history
 //   rfm check-config [--config F] [--set path=value]...
@@ -11,6 +11,7 @@
 //   rfm evaluate     [--config F] [--set ...] [--checkpoint P]... [--out DIR] [--export-features DIR]
 //   rfm grid         expand|pending|collect --grid G.pbtxt   hyperparameter grids (slurm/submit-grid)
 //   rfm evaluate-features --features DIR... [--dataset sysu-mm01|regdb] [--config F] [--set ...] --out DIR
+//   rfm inspect      --checkpoint P                step, config hash, weights digest
 // Exit codes: 0 success, 1 runtime failure, 2 bad command line or
 // configuration, 3 non-finite loss or gradient, 4 bad dataset or pack,
 // 5 unreadable checkpoint or feature file, 6 a rank died or hung
@@ -20,6 +21,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -75,13 +77,14 @@ const char* kUsage =
     "  grid           expand|pending|collect --grid G.pbtxt: a hyperparameter grid's point configs, the\n"
     "                 array indices still to run (slurm/submit-grid), its results as CSV, Markdown, PNG\n"
     "  evaluate-features  the same protocols on exported or foreign features (.npy + labels), no model\n"
+    "  inspect        --checkpoint FILE: its step, configuration hash and a digest of its weights\n"
     "options:\n"
     "  --config FILE        protobuf text-format run configuration (configs/*.pbtxt)\n"
     "  --set PATH=VALUE     override one field, e.g. --set ltg.probability=0.7 (repeatable)\n"
     "  --out FILE           ltg-preview: output PNG\n"
     "  --count N            ltg-preview: number of generated figures when no images are given (default 8)\n"
     "  --seed S             ltg-preview: draw seed (default 1)\n"
-    "  --checkpoint FILE    evaluate: a model checkpoint (repeatable: RegDB trials); without --config its\n"
+    "  --checkpoint FILE    evaluate, inspect: a model checkpoint (repeatable for evaluate: RegDB trials); without --config its\n"
     "                       stored configuration is used\n"
     "  --out DIR            evaluate, evaluate-features: report directory (default <train.run_dir>/eval)\n"
     "  --export-features DIR  evaluate: also write query/gallery .npy, labels and paths\n"
@@ -89,6 +92,8 @@ const char* kUsage =
     "  --dataset NAME       evaluate-features: sysu-mm01 or regdb (default: the directory's features.pbtxt)\n"
     "  --image-root DIR     evaluate-features: where the paths files' images are (rank lists)\n"
     "  --np N               launch: number of workers (MPI ranks)\n"
+    "  --max-restarts R     launch: start a failed job again up to R times (a rank died or hung, a runtime\n"
+    "                       failure); it resumes from its newest checkpoint (default 0)\n"
     "  --mpirun-arg A       launch: pass A to mpirun (repeatable), e.g. --mpirun-arg --hostfile --mpirun-arg hosts\n"
     "  --address HOST:PORT  status: the supervisor (default: <run dir>/supervisor.address)\n"
     "  --grid FILE          grid: the grid file (proto/grid.proto's GridSpec in text format)\n"
@@ -105,6 +110,7 @@ struct Arguments {
   std::vector<std::string> checkpoints, features;
   std::string export_features, dataset, image_root;
   int processes = 0;
+  int max_restarts = 0;
   std::vector<std::string> mpirun_args;
   std::string address, run_dir;
   std::string grid;
@@ -136,6 +142,7 @@ Arguments parse(int argc, char** argv) {
       else if (arg == "--dataset") a.dataset = value();
       else if (arg == "--image-root") a.image_root = value();
       else if (arg == "--np") a.processes = std::stoi(value());
+      else if (arg == "--max-restarts") a.max_restarts = std::stoi(value());
       else if (arg == "--mpirun-arg") a.mpirun_args.push_back(value());
       else if (arg == "--address") a.address = value();
       else if (arg == "--run-dir") a.run_dir = value();
@@ -218,6 +225,23 @@ rfm::config::RunConfig evaluation_config(const Arguments& a) {
   return config;
 }
 
+// What a checkpoint holds: its step, configuration hash and a digest of
+// its weights (two checkpoints with one digest hold the same model bit for
+// bit, whatever else differs, such as the run directory in their config).
+int inspect(const Arguments& a) {
+  if (a.checkpoints.size() != 1) throw UsageError("inspect needs one --checkpoint FILE");
+  const std::string& path = a.checkpoints.front();
+  const auto info = rfm::engine::read_checkpoint_info(path);
+  rfm::model::RfmModel model(rfm::engine::model_options(info.config));
+  rfm::engine::load_model_weights(path, model);
+  int64_t values = 0;
+  for (const auto& p : model->parameters()) values += p.numel();
+  std::cout << "checkpoint: " << path << "\nstep: " << info.step << "\nepoch: " << info.epoch
+            << "\nconfig_hash: " << info.config_hash << "\ntraining_state: " << (info.has_training_state ? "yes" : "no")
+            << "\nparameters: " << values << "\nweights_digest: " << rfm::engine::weights_digest(*model) << "\n";
+  return 0;
+}
+
 int evaluate(const Arguments& a) {
   rfm::eval::EvaluationRequest request;
   request.config = evaluation_config(a);
@@ -282,6 +306,16 @@ rfm::comm::Backend backend_of(const rfm::config::RunConfig& config) {
   }
 }
 
+// A non-negative count the launcher or Slurm put in the environment; 0 when
+// unset or not a number.
+int count_from_environment(const char* name) {
+  const char* v = std::getenv(name);
+  if (v == nullptr) return 0;
+  char* end = nullptr;
+  const long n = std::strtol(v, &end, 10);
+  return end != v && *end == '\0' && n > 0 && n < (1L << 30) ? static_cast<int>(n) : 0;
+}
+
 // One worker of the job (started by mpirun or srun, or alone).  A failure
 // on any rank ends every rank (MPI_Abort): the others would wait forever in
 // the next collective.
@@ -320,6 +354,9 @@ int train(const rfm::config::RunConfig& config) {
       }
     } linger{metrics.get()};
     rfm::run::WorkerContext context;
+    context.restarts = count_from_environment("RFM_RESTART_COUNT");
+    context.requeues = count_from_environment("SLURM_RESTART_COUNT");
+    if (metrics) metrics->metrics().set_restarts(context.restarts, context.requeues);
     context.metrics = metrics ? &metrics->metrics() : nullptr;
     context.terminal = placement.rank == 0 && ::isatty(STDOUT_FILENO) != 0;
     context.placement = placement;
@@ -344,6 +381,11 @@ int launch(const Arguments& a) {
   rfm::launch::LaunchRequest request;
   request.config = rfm::config::load_run_config(a.config, a.overrides);
   request.processes = a.processes;
+  if (a.max_restarts < 0) throw UsageError("--max-restarts must be at least 0");
+  if (a.max_restarts > 0 && !request.config.checkpoint().resume()) {
+    throw UsageError("--max-restarts needs checkpoint.resume: true (a restart resumes from the newest checkpoint)");
+  }
+  request.max_restarts = a.max_restarts;
   request.mpirun_args = a.mpirun_args;
   if (!a.config.empty()) request.worker_args = {"--config", a.config};
   for (const auto& o : a.overrides) {
@@ -379,7 +421,7 @@ int main(int argc, char** argv) {
       return 0;
     }
     const std::vector<std::string> commands = {"train", "launch", "status", "plot", "check-config", "ltg-preview", "synthesize", "validate", "pack",
-                                               "evaluate", "evaluate-features", "grid"};
+                                               "evaluate", "evaluate-features", "grid", "inspect"};
     if (std::find(commands.begin(), commands.end(), args.command) == commands.end()) {
       throw UsageError("unknown command '" + args.command + "'");
     }
@@ -387,6 +429,7 @@ int main(int argc, char** argv) {
     // plane), so that every thread inherits the blocked stop signals.
     if (args.command == "train") rfm::run::start_stop_signal_watcher();
     if (args.command == "evaluate") return evaluate(args);
+    if (args.command == "inspect") return inspect(args);
     if (args.command == "launch") return launch(args);
     if (args.command == "status") return status(args);
     if (args.command == "grid") {

@@ -113,6 +113,9 @@ TrainingMetrics::TrainingMetrics(const WorkerLabels& labels, GpuMemoryProbe gpu_
   loss_scale_ = &gauge("rfm_loss_scale", "FP16 dynamic loss scale of the last step (0 without FP16).");
   checkpoint_seconds_ = &gauge("rfm_checkpoint_duration_seconds", "Duration of the last checkpoint write.");
   non_finite_ = &gauge("rfm_non_finite_loss", "1 once the run stopped at a non-finite loss or gradient.");
+  restarts_ = &gauge("rfm_job_restarts",
+                     "Times `rfm launch --max-restarts` started this job again after a failure, before this run.");
+  requeues_ = &gauge("rfm_job_requeues", "Times Slurm requeued this job (SLURM_RESTART_COUNT), before this run.");
   samples_ = &counter("rfm_samples_seen_total", "Training images this rank has processed.");
   skipped_ = &counter("rfm_steps_skipped_total", "FP16 steps skipped because their gradients overflowed.");
   checkpoints_ = &counter("rfm_checkpoints_written_total", "Checkpoints this rank has written.");
@@ -188,6 +191,11 @@ void TrainingMetrics::record_evaluation(const std::string& protocol, double rank
 std::shared_ptr<prometheus::Collectable> TrainingMetrics::scrape_time_values() const { return scrape_time_; }
 
 void TrainingMetrics::record_non_finite() { non_finite_->Set(1); }
+
+void TrainingMetrics::set_restarts(int restarts, int requeues) {
+  restarts_->Set(restarts);
+  requeues_->Set(requeues);
+}
 
 void TrainingMetrics::set_total_steps(int64_t total) { total_steps_->Set(static_cast<double>(total)); }
 

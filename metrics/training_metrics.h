@@ -62,6 +62,9 @@ class TrainingMetrics {
   // The run stopped at a non-finite loss or gradient.
   void record_non_finite();
   void set_total_steps(int64_t total);
+  // How often the job was started again: by the launcher after a failure,
+  // and by Slurm's requeue.
+  void set_restarts(int restarts, int requeues);
 
   // What an exposer serves: the registry and the scrape-time values.
   std::shared_ptr<prometheus::Registry> registry() const { return registry_; }
@@ -75,7 +78,7 @@ class TrainingMetrics {
   std::shared_ptr<ScrapeTimeValues> scrape_time_;
   prometheus::Histogram* step_duration_;
   prometheus::Gauge *images_per_second_, *lr_, *epoch_, *step_, *total_steps_, *loss_scale_, *checkpoint_seconds_,
-      *non_finite_;
+      *non_finite_, *restarts_, *requeues_;
   prometheus::Counter *samples_, *skipped_, *checkpoints_;
   std::map<std::string, prometheus::Gauge*> phase_, loss_;
   std::map<std::string, prometheus::Counter*> phase_total_;

@@ -110,6 +110,14 @@ check "truncated features" 5 "cut/query.npy: not a readable .npy matrix" -- \
   "$rfm" evaluate-features --features "$work/cut" --out "$work/eval-x"
 head -c 5000 "$ckpt" >"$work/cut.pt"
 check "truncated checkpoint" 5 "cut.pt: unreadable checkpoint" -- "$rfm" evaluate --checkpoint "$work/cut.pt"
+check "inspect a checkpoint" 0 "^weights_digest: [0-9a-f]{16}$" -- "$rfm" inspect --checkpoint "$ckpt"
+cp "$ckpt" "$work/copy.pt"
+check "a copy's digest is the original's" 0 "^$("$rfm" inspect --checkpoint "$ckpt" | tail -1)$" -- \
+  "$rfm" inspect --checkpoint "$work/copy.pt"
+check "inspect a truncated checkpoint" 5 "cut.pt: unreadable checkpoint" -- "$rfm" inspect --checkpoint "$work/cut.pt"
+check "inspect needs one checkpoint" 2 "inspect needs one --checkpoint FILE" -- "$rfm" inspect
+check "max-restarts without resume" 2 "--max-restarts needs checkpoint.resume" -- \
+  "$rfm" launch --np 2 --max-restarts 1 --set checkpoint.resume=false
 check "evaluate random identities" 2 "data.source = RANDOM_IDENTITIES: evaluation needs SYSU_MM01 or REGDB" -- \
   "$rfm" evaluate --config "$random"
 img=$(ls "$work"/syn/cam1/*/0001.jpg | head -1)

@@ -17,24 +17,8 @@ common=(--set data.source=RANDOM_IDENTITIES --set model.depth=18 --set model.num
         --set checkpoint.every_epochs=0 --set distributed.heartbeat_interval_s=0.5
         --set distributed.rank_timeout_s=10)
 
-# Waits until both ranks report a step > 0; prints rank 1's pid.
-rank1_pid() {
-  local dir=$1
-  for _ in $(seq 1 240); do
-    local out
-    out=$("$rfm" status --run-dir "$dir" 2>/dev/null) || { sleep 0.5; continue; }
-    local pid step
-    read -r pid step < <(awk '$1 == "1" && $2 != "-" {print $3, $4}' <<<"$out")
-    local step0
-    step0=$(awk '$1 == "0" {print $4}' <<<"$out")
-    if [[ -n ${pid:-} && ${step:-0} -gt 0 && ${step0:-0} -gt 0 ]]; then
-      echo "$pid"
-      return 0
-    fi
-    sleep 0.5
-  done
-  return 1
-}
+# shellcheck source=rank_status.sh
+source "$(dirname "$0")/rank_status.sh"
 
 # 1. rfm launch; `rfm status` sees both ranks; SIGSTOP rank 1.
 "$rfm" launch --np 2 "${common[@]}" --set train.run_dir="$work/stop" >"$work/stop.log" 2>&1 &

@@ -17,6 +17,8 @@
 #   3. The same run preempted by Slurm's scheduler (partition priority,
 #      PreemptMode=REQUEUE): SIGTERM, checkpoint within GraceTime, requeue,
 #      resume after the urgent job, every step once.
+#   4. The same run with one rank killed by SIGKILL: exit 6, requeue,
+#      resume from the newest periodic checkpoint, complete.
 set -uo pipefail
 rfm=$(realpath "$1")
 src=$(realpath "$2")
@@ -180,12 +182,13 @@ grep -q "^2,lr-1e6,1e6,FAILED,3,.*,${array2}_1," "$csv" || fail "the failed poin
 
 # 2 and 3: a 2-rank run stopped mid-way: checkpoint, exit 75, requeue, resume.
 steps=30
-# Submits the run into runs/$1 and waits until it has trained 4 steps; prints the job id.
+# Submits the run into runs/$1 (further arguments go to rfm train) and waits until it has trained 4 steps; prints the job id.
 start_run() {
-  local job log=runs/$1/train_log.tsv
+  local job log=runs/$1/train_log.tsv run=$1
+  shift
   job=$(sbatch --parsable --ntasks=2 --ntasks-per-node=2 --cpus-per-task=1 --gpus-per-node=2 --time=10 \
     --output="$work/train-%j.out" "$src/slurm/rfm-train.sbatch" --config base.pbtxt --set train.epochs=6 \
-    --set train.eval_every_epochs=0 --set checkpoint.every_epochs=0 --set train.run_dir="runs/$1")
+    --set train.eval_every_epochs=0 --set checkpoint.every_epochs=0 --set train.run_dir="runs/$run" "$@")
   [[ -n $job ]] || { fail "sbatch rfm-train.sbatch"; return 1; }
   for _ in $(seq 1 240); do
     [[ -f $log && $(wc -l <"$log") -ge 5 ]] && break
@@ -236,6 +239,30 @@ if [[ -n $job ]]; then
     --wrap "echo urgent ran")
   check_requeued_run "$job" preempted ""
   grep -q "urgent ran" "urgent-$urgent.out" 2>/dev/null || fail "the urgent job did not run"
+fi
+
+# 4. A rank killed (SIGKILL: what the OOM killer does; a lost node ends the
+# step alike): the supervisor ends the step with exit 6, rfm-step requeues
+# the job, and it resumes from its newest periodic checkpoint and completes.
+job=$(start_run killed --set checkpoint.every_steps=5)
+if [[ -n $job ]]; then
+  for _ in $(seq 1 240); do
+    [[ -f runs/killed/checkpoints/step-00000005.pt ]] && break
+    sleep 0.25
+  done
+  victim=$(pgrep -f "rfm train .*runs/killed" | sort -n | tail -1)
+  [[ -n $victim ]] && kill -9 "$victim"
+  wait_job "$job" 240
+  echo "--- train-$job.out"; cat "train-$job.out"
+  info=$(scontrol show job "$job")
+  [[ $info == *"JobState=COMPLETED"* ]] || fail "job $job did not complete: $(grep -o 'JobState=[A-Z_]*' <<<"$info")"
+  [[ $info == *"Restarts=1"* ]] || fail "job $job should have been requeued once: $(grep -o 'Restarts=[0-9]*' <<<"$info")"
+  grep -q "rfm-step: a rank died or hung (exit [0-9]*); the job resumes from its newest checkpoint; requeueing job $job" \
+    "train-$job.out" || fail "the killed rank's step did not become a requeue"
+  resumed=$(sed -n 's/^resumed from .* at step \([0-9]*\)$/\1/p' "train-$job.out" | head -1)
+  [[ -n $resumed && $resumed -ge 5 ]] || fail "the requeued job did not resume from a checkpoint (step '$resumed')"
+  grep -q "Slurm requeue 1" "train-$job.out" || fail "the requeued run's log does not say it is requeue 1"
+  [[ -s runs/killed/checkpoints/last.pt ]] || fail "runs/killed: no final checkpoint"
 fi
 
 if ((failures)); then

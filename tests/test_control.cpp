@@ -185,3 +185,17 @@ TEST(Supervisor, NamesARankThatNeverConnects) {
   const auto reason = verdict.wait(10s);
   EXPECT_EQ(reason.rfind("rank 1 never connected", 0), 0u) << reason;
 }
+
+// The rank that hosts the supervisor (rank 0 under srun) dies: every other
+// rank learns it has lost the supervisor (and exits 6), none waits forever.
+TEST(Supervisor, RanksLearnThatTheirSupervisorDied) {
+  auto supervisor = std::make_unique<JobSupervisor>(options(2, 30), [](const std::string&) {});
+  const int port = supervisor->port();
+  Verdict told;
+  HeartbeatClient r1(client(port, 1, 2), [&](const std::string& r) { told.set(r); });
+  std::this_thread::sleep_for(200ms);  // connected, heartbeating
+  EXPECT_TRUE(told.wait(0ms).empty());
+  supervisor.reset();
+  const auto reason = told.wait(10s);
+  EXPECT_EQ(reason.rfind("lost the supervisor at " + local(port), 0), 0u) << reason;
+}

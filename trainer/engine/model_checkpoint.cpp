@@ -66,19 +66,43 @@ void load_checked(torch::nn::Module& module, torch::serialize::InputArchive& arc
   }
 }
 
+// 64-bit FNV-1a, continued from `h`.
+uint64_t fnv1a(uint64_t h, const void* data, size_t size) {
+  const auto* bytes = static_cast<const unsigned char*>(data);
+  for (size_t i = 0; i < size; ++i) {
+    h ^= bytes[i];
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
+
+constexpr uint64_t kFnvOffset = 1469598103934665603ULL;
+
+std::string hex16(uint64_t h) {
+  char hex[17];
+  std::snprintf(hex, sizeof(hex), "%016llx", static_cast<unsigned long long>(h));
+  return hex;
+}
+
 }  // namespace
 
 std::string config_hash(const config::RunConfig& config) {
   std::string text;
   google::protobuf::TextFormat::PrintToString(config, &text);
-  uint64_t h = 1469598103934665603ULL;
-  for (unsigned char c : text) {
-    h ^= c;
-    h *= 1099511628211ULL;
-  }
-  char hex[17];
-  std::snprintf(hex, sizeof(hex), "%016llx", static_cast<unsigned long long>(h));
-  return hex;
+  return hex16(fnv1a(kFnvOffset, text.data(), text.size()));
+}
+
+std::string weights_digest(const torch::nn::Module& module) {
+  uint64_t h = kFnvOffset;
+  auto add = [&](const std::string& name, const torch::Tensor& t) {
+    const auto c = t.detach().to(torch::kCPU).contiguous();
+    const std::string head = name + ":" + c10::toString(c.scalar_type()) + ":" + c10::str(c.sizes());
+    h = fnv1a(h, head.data(), head.size());
+    h = fnv1a(h, c.data_ptr(), c.nbytes());
+  };
+  for (const auto& p : module.named_parameters()) add(p.key(), p.value());
+  for (const auto& b : module.named_buffers()) add(b.key(), b.value());
+  return hex16(h);
 }
 
 void save_model_checkpoint(const std::string& path, model::RfmModel& model, const config::RunConfig& config,

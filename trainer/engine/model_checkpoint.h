@@ -46,6 +46,11 @@ struct TrainingState {
 // digits: tells whether a resumed run changed its configuration.
 std::string config_hash(const config::RunConfig& config);
 
+// A 64-bit FNV-1a over every parameter and buffer (name, dtype, shape and
+// bytes, in the module's order), as 16 hex digits: two models with equal
+// digests hold the same weights bit for bit (`rfm inspect`).
+std::string weights_digest(const torch::nn::Module& module);
+
 // `state` null: weights, config and position only (what evaluation needs).
 void save_model_checkpoint(const std::string& path, model::RfmModel& model, const config::RunConfig& config,
                            int64_t step, double epoch, const TrainingState* state = nullptr);

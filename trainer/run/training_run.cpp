@@ -248,7 +248,10 @@ TrainingOutcome run_training(const config::RunConfig& requested, std::ostream& l
         << config.model().num_classes() << " classes, ResNet-" << config.model().depth() << ", " << threads
         << " threads per rank, device " << device.str() << ", "
         << config::TrainConfig::Precision_Name(config.train().precision())
-        << (config.train().channels_last() ? " channels-last" : "") << std::endl;
+        << (config.train().channels_last() ? " channels-last" : "");
+    if (context.restarts > 0) log << ", restart " << context.restarts << " of the job";
+    if (context.requeues > 0) log << ", Slurm requeue " << context.requeues;
+    log << std::endl;
   }
   std::ofstream tsv;
   if (leader) {

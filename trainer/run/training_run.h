@@ -36,6 +36,9 @@ struct WorkerContext {
   // Rank 0's `log` is a terminal: draw a progress bar instead of a line
   // every metrics.log_every_steps steps.
   bool terminal = false;
+  // How often this job was started before (the launcher's restarts after a
+  // failure, Slurm's requeues): the first log line says so.
+  int restarts = 0, requeues = 0;
 };
 
 struct TrainingOutcome {
