@@ -42,3 +42,22 @@ function(rfm_source_with_openmp target source without)
     message(STATUS "rfm: OpenMP not found: ${without}")
   endif()
 endfunction()
+
+# Sanitizer builds: -DRFM_SANITIZE=address,undefined (any list -fsanitize=
+# takes) instruments every target of the project, the precompiled header
+# included.  LibTorch, MPI and protobuf are not instrumented: AddressSanitizer
+# still sees their heap (malloc and free are its own) and every access our
+# code makes.  UndefinedBehaviorSanitizer stops at the first report, so a
+# test that passes has none.  docs/COMMANDS.md "Sanitizer builds".
+set(RFM_SANITIZE "" CACHE STRING "Sanitizers to build with, e.g. address,undefined (empty: none)")
+if(RFM_SANITIZE)
+  add_compile_options(-fsanitize=${RFM_SANITIZE} -fno-omit-frame-pointer -fno-sanitize-recover=all)
+  # GCC 12 warns "may be used uninitialized" inside libstdc++'s std::regex
+  # (std::function members of its NFA states) once ASan's instrumentation
+  # changes what it can prove; the plain build has no such warning.
+  if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+    add_compile_options(-Wno-maybe-uninitialized)
+  endif()
+  add_link_options(-fsanitize=${RFM_SANITIZE})
+  message(STATUS "rfm: sanitizers: ${RFM_SANITIZE}")
+endif()

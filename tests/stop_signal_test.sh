@@ -38,7 +38,7 @@ steps_done() { [[ -f $1/train_log.tsv ]] && echo $(($(wc -l <"$1/train_log.tsv")
 start_run() {
   mpirun -np 2 "$rfm" train --config base.pbtxt --set train.run_dir="$1" >"$1.log" 2>&1 &
   job=$!
-  for _ in $(seq 1 600); do
+  for _ in $(seq 1 2400); do  # up to 2 minutes: a sanitizer build starts slowly
     (($(steps_done "$1") >= $2)) && break
     sleep 0.05
   done
