@@ -61,7 +61,7 @@ Attempt run_attempt(const LaunchRequest& request, int restart) {
   std::ofstream(run_dir / "supervisor.address") << address << "\n";
 
   std::vector<std::string> args = {request.mpirun, "-np", std::to_string(request.processes), "-x", "RFM_SUPERVISOR",
-                                   "-x", "RFM_RESTART_COUNT"};
+                                   "-x", "RFM_RESTART_COUNT", "-x", "RFM_LOG_TERMINAL"};
   args.insert(args.end(), request.mpirun_args.begin(), request.mpirun_args.end());
   args.push_back(self_executable());
   args.push_back("train");
@@ -71,6 +71,9 @@ Attempt run_attempt(const LaunchRequest& request, int restart) {
   std::cout << std::endl;
   ::setenv("RFM_SUPERVISOR", address.c_str(), 1);
   ::setenv("RFM_RESTART_COUNT", std::to_string(restart).c_str(), 1);
+  // mpirun gives the ranks a pseudo-terminal whatever its own output is: the
+  // workers draw a progress bar only when ours is a terminal.
+  ::setenv("RFM_LOG_TERMINAL", ::isatty(STDOUT_FILENO) != 0 ? "1" : "0", 1);
 
   const pid_t child = ::fork();
   if (child < 0) throw std::runtime_error(std::string("fork failed: ") + std::strerror(errno));

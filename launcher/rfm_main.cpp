@@ -358,7 +358,11 @@ int train(const rfm::config::RunConfig& config) {
     context.requeues = count_from_environment("SLURM_RESTART_COUNT");
     if (metrics) metrics->metrics().set_restarts(context.restarts, context.requeues);
     context.metrics = metrics ? &metrics->metrics() : nullptr;
-    context.terminal = placement.rank == 0 && ::isatty(STDOUT_FILENO) != 0;
+    // Under `rfm launch`, whether the launcher's output is a terminal
+    // (mpirun hands the ranks a pseudo-terminal even when it writes to a file).
+    const char* launched_to = std::getenv("RFM_LOG_TERMINAL");
+    context.terminal = placement.rank == 0 && ::isatty(STDOUT_FILENO) != 0 &&
+                       (launched_to == nullptr || std::string(launched_to) != "0");
     context.placement = placement;
     context.resources = resources;
     context.transport = rfm::comm::open_transport(backend_of(config), resources.device, session);

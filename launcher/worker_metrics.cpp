@@ -1,6 +1,7 @@
 #include "launcher/worker_metrics.h"
 
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <thread>
 
@@ -10,17 +11,27 @@
 #include "metrics/prometheus_targets.h"
 
 #if defined(RFM_TORCH_CUDA)
+#include <ATen/cuda/CUDAContext.h>
 #include <c10/cuda/CUDACachingAllocator.h>
 #endif
 
 namespace rfm::launch {
 namespace {
 
-metrics::GpuMemoryProbe gpu_probe(const torch::Device& device) {
+// The worker's GPU: its index, UUID and name from CUDA's device properties,
+// and its memory from LibTorch's caching allocator.  None on the CPU.
+metrics::GpuDevice gpu_device(const torch::Device& device) {
+  metrics::GpuDevice gpu;
 #if defined(RFM_TORCH_CUDA)
-  if (!device.is_cuda()) return {};
+  if (!device.is_cuda()) return gpu;
   const int index = device.index();  // resolved: always has one
-  return [index]() -> std::optional<std::pair<double, double>> {
+  gpu.index = index;
+  const cudaDeviceProp* properties = at::cuda::getDeviceProperties(static_cast<c10::DeviceIndex>(index));
+  unsigned char uuid[16];
+  std::memcpy(uuid, properties->uuid.bytes, sizeof(uuid));
+  gpu.uuid = metrics::format_gpu_uuid(uuid);
+  gpu.name = properties->name;
+  gpu.memory = [index]() -> std::optional<std::pair<double, double>> {
     // Index 0 of each stat array is the aggregate over pool kinds.
     const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(static_cast<c10::DeviceIndex>(index));
     return std::make_pair(static_cast<double>(stats.allocated_bytes[0].current),
@@ -28,8 +39,8 @@ metrics::GpuMemoryProbe gpu_probe(const torch::Device& device) {
   };
 #else
   (void)device;
-  return {};
 #endif
+  return gpu;
 }
 
 }  // namespace
@@ -52,7 +63,7 @@ WorkerMetrics::WorkerMetrics(const config::RunConfig& config, const comm::Proces
   labels.device = device.str();
   labels.precision = config::TrainConfig::Precision_Name(config.train().precision());
   labels.world_size = placement.world_size;
-  metrics_ = std::make_unique<metrics::TrainingMetrics>(labels, gpu_probe(device));
+  metrics_ = std::make_unique<metrics::TrainingMetrics>(labels, gpu_device(device));
   metrics::EndpointOptions options;
   options.bind_address = m.bind_address();
   options.port = m.base_port() == 0 ? 0 : m.base_port() + placement.local_rank;

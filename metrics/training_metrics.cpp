@@ -20,7 +20,8 @@ double resident_memory_bytes() {
 // checkpoint age must keep growing although no step updates it.
 class TrainingMetrics::ScrapeTimeValues : public prometheus::Collectable {
  public:
-  ScrapeTimeValues(prometheus::Labels base, GpuMemoryProbe gpu) : base_(std::move(base)), gpu_(std::move(gpu)) {}
+  ScrapeTimeValues(prometheus::Labels base, prometheus::Labels gpu_labels, GpuMemoryProbe gpu)
+      : base_(std::move(base)), gpu_labels_(std::move(gpu_labels)), gpu_(std::move(gpu)) {}
 
   void checkpoint_written() {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -42,28 +43,31 @@ class TrainingMetrics::ScrapeTimeValues : public prometheus::Collectable {
     if (gpu_) {
       if (const auto memory = gpu_()) {
         out.push_back(gauge("rfm_gpu_memory_allocated_bytes", "GPU memory held by tensors of this worker.",
-                            memory->first));
+                            memory->first, gpu_labels_));
         out.push_back(gauge("rfm_gpu_memory_reserved_bytes", "GPU memory reserved by this worker's allocator.",
-                            memory->second));
+                            memory->second, gpu_labels_));
       }
     }
     return out;
   }
 
  private:
-  prometheus::MetricFamily gauge(const std::string& name, const std::string& help, double value) const {
+  prometheus::MetricFamily gauge(const std::string& name, const std::string& help, double value,
+                                 const prometheus::Labels& extra = {}) const {
     prometheus::MetricFamily family;
     family.name = name;
     family.help = help;
     family.type = prometheus::MetricType::Gauge;
     prometheus::ClientMetric metric;
-    for (const auto& [k, v] : base_) metric.label.push_back({k, v});
+    prometheus::Labels labels = base_;
+    labels.insert(extra.begin(), extra.end());
+    for (const auto& [k, v] : labels) metric.label.push_back({k, v});
     metric.gauge.value = value;
     family.metric.push_back(std::move(metric));
     return family;
   }
 
-  prometheus::Labels base_;
+  prometheus::Labels base_, gpu_labels_;
   GpuMemoryProbe gpu_;
   mutable std::mutex mutex_;
   std::optional<std::chrono::steady_clock::time_point> last_checkpoint_;
@@ -76,12 +80,31 @@ namespace {
 const prometheus::Histogram::BucketBoundaries kStepBuckets = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
                                                               2.5,   5.0,  10.0,  30.0, 60.0, 120.0};
 
+// The labels that name a worker's GPU: none without one.
+prometheus::Labels gpu_labels(const GpuDevice& gpu) {
+  if (gpu.index < 0) return {};
+  prometheus::Labels labels{{"cuda_device", std::to_string(gpu.index)}};
+  if (!gpu.uuid.empty()) labels["UUID"] = gpu.uuid;
+  return labels;
+}
+
 }  // namespace
 
-TrainingMetrics::TrainingMetrics(const WorkerLabels& labels, GpuMemoryProbe gpu_memory)
+std::string format_gpu_uuid(const unsigned char (&bytes)[16]) {
+  static const char* const kHex = "0123456789abcdef";
+  std::string out = "GPU-";
+  for (int i = 0; i < 16; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) out += '-';
+    out += kHex[bytes[i] >> 4];
+    out += kHex[bytes[i] & 0xf];
+  }
+  return out;
+}
+
+TrainingMetrics::TrainingMetrics(const WorkerLabels& labels, GpuDevice gpu)
     : base_{{"run_id", labels.run_id}, {"rank", std::to_string(labels.rank)}},
       registry_(std::make_shared<prometheus::Registry>()),
-      scrape_time_(std::make_shared<ScrapeTimeValues>(base_, std::move(gpu_memory))) {
+      scrape_time_(std::make_shared<ScrapeTimeValues>(base_, gpu_labels(gpu), std::move(gpu.memory))) {
   auto& r = *registry_;
   auto gauge = [&](const std::string& name, const std::string& help) -> prometheus::Gauge& {
     return prometheus::BuildGauge().Name(name).Help(help).Labels(base_).Register(r).Add({});
@@ -99,6 +122,17 @@ TrainingMetrics::TrainingMetrics(const WorkerLabels& labels, GpuMemoryProbe gpu_
             {"precision", labels.precision},
             {"world_size", std::to_string(labels.world_size)}})
       .Set(1);
+  if (gpu.index >= 0) {
+    auto info = gpu_labels(gpu);
+    info["gpu_name"] = gpu.name;
+    prometheus::BuildGauge()
+        .Name("rfm_gpu_info")
+        .Help("The GPU this worker computes on (always 1): join DCGM's series on UUID.")
+        .Labels(base_)
+        .Register(r)
+        .Add(info)
+        .Set(1);
+  }
   step_duration_ = &prometheus::BuildHistogram()
                         .Name("rfm_step_duration_seconds")
                         .Help("Duration of a training step on this rank (without the wait for its batch).")

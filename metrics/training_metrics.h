@@ -51,9 +51,24 @@ struct WorkerLabels {
 // Bytes of GPU memory (allocated, reserved) when the worker uses a GPU.
 using GpuMemoryProbe = std::function<std::optional<std::pair<double, double>>()>;
 
+// The GPU a worker computes on.  Its series carry `cuda_device` (the index
+// this process sees, after CUDA_VISIBLE_DEVICES) and `UUID`, spelt as
+// nvidia-smi and NVIDIA's dcgm-exporter spell it, so that a query joins
+// ours with DCGM's `on(UUID)`: the UUID names the same GPU on every host
+// whatever the index mapping (docs/MONITORING.md).
+struct GpuDevice {
+  int index = -1;        // -1: the worker has no GPU
+  std::string uuid;      // "GPU-xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx"; "" when CUDA gives none
+  std::string name;      // "NVIDIA H100 80GB HBM3"
+  GpuMemoryProbe memory;  // empty: no memory series
+};
+
+// CUDA's 16 UUID bytes as nvidia-smi prints them.
+std::string format_gpu_uuid(const unsigned char (&bytes)[16]);
+
 class TrainingMetrics {
  public:
-  explicit TrainingMetrics(const WorkerLabels& labels, GpuMemoryProbe gpu_memory = {});
+  explicit TrainingMetrics(const WorkerLabels& labels, GpuDevice gpu = {});
 
   void record_step(const StepSample& s);
   void record_checkpoint(double seconds);

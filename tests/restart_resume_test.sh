@@ -31,6 +31,10 @@ common=(--set data.source=RANDOM_IDENTITIES --set model.depth=18 --set model.num
         --set distributed.rank_timeout_s=10 --set metrics.base_port=0)
 "$rfm" launch --np 2 "${common[@]}" --set train.run_dir="$work/straight" >"$work/straight.log" 2>&1 ||
   fail "uninterrupted run: exit $?: $(tail -3 "$work/straight.log")"
+# Its output is a file: plain lines, not a progress bar's redraws (mpirun
+# hands the ranks a pseudo-terminal; the launcher tells them the truth).
+grep -q $'\e\[K' "$work/straight.log" && fail "a progress bar's escape codes in a log file"
+grep -q "^step 40/40 epoch" "$work/straight.log" || fail "no plain step lines in the log: $(tail -3 "$work/straight.log")"
 "$rfm" launch --np 2 --max-restarts 1 "${common[@]}" --set metrics.linger_s=20 --set train.run_dir="$work/restart" \
   >"$work/restart.log" 2>&1 &
 launcher=$!

@@ -129,7 +129,7 @@ TEST(TrainingMetrics, ServesRecordedValuesThatPromtoolAccepts) {
   EXPECT_GE(age, 0.0);
   EXPECT_NE(text.find("rfm_worker_info" + who + ",device=\"cpu\",host=\"node7\",precision=\"FP32\",world_size=\"2\"} 1"),
             std::string::npos);
-  EXPECT_EQ(text.find("rfm_gpu_memory"), std::string::npos);  // no GPU probe
+  EXPECT_EQ(text.find("rfm_gpu_"), std::string::npos);  // no GPU
 
   // The age is computed when scraped: it grows while nothing is recorded.
   std::this_thread::sleep_for(200ms);
@@ -145,6 +145,37 @@ TEST(TrainingMetrics, ServesRecordedValuesThatPromtoolAccepts) {
   std::stringstream said;
   said << out.rdbuf();
   EXPECT_EQ(rc, 0) << said.str();
+}
+
+// CUDA's UUID bytes as nvidia-smi and dcgm-exporter print them (8-4-4-4-12
+// lower-case hex behind "GPU-").
+TEST(TrainingMetrics, GpuUuidAsNvidiaSmiPrintsIt) {
+  const unsigned char bytes[16] = {0x6f, 0x2b, 0x00, 0xa1, 0x93, 0x0c, 0x4e, 0xd7,
+                                   0xb2, 0x11, 0xfe, 0x01, 0x23, 0x45, 0x67, 0x89};
+  EXPECT_EQ(format_gpu_uuid(bytes), "GPU-6f2b00a1-930c-4ed7-b211-fe0123456789");
+}
+
+// A worker on a GPU labels its GPU series with the CUDA index and the UUID
+// (the key a query joins DCGM's series on) and serves rfm_gpu_info.
+TEST(TrainingMetrics, GpuSeriesCarryTheDeviceIndexAndUuid) {
+  GpuDevice gpu;
+  gpu.index = 3;
+  gpu.uuid = "GPU-6f2b00a1-930c-4ed7-b211-fe0123456789";
+  gpu.name = "NVIDIA H100 80GB HBM3";
+  gpu.memory = []() -> std::optional<std::pair<double, double>> { return std::make_pair(1.5e9, 2.0e9); };
+  TrainingMetrics metrics(labels(), gpu);
+  MetricsEndpoint endpoint({"127.0.0.1", 0, 2000, 2}, metrics);
+  const auto text = get_metrics(endpoint.port());
+  const std::string gpu_labels =
+      "{UUID=\"GPU-6f2b00a1-930c-4ed7-b211-fe0123456789\",cuda_device=\"3\",rank=\"1\",run_id=\"unit\"}";
+  EXPECT_DOUBLE_EQ(value_of(text, "rfm_gpu_memory_allocated_bytes" + gpu_labels), 1.5e9);
+  EXPECT_DOUBLE_EQ(value_of(text, "rfm_gpu_memory_reserved_bytes" + gpu_labels), 2.0e9);
+  EXPECT_DOUBLE_EQ(value_of(text,
+                            "rfm_gpu_info{rank=\"1\",run_id=\"unit\",UUID=\"GPU-6f2b00a1-930c-4ed7-b211-fe0123456789\","
+                            "cuda_device=\"3\",gpu_name=\"NVIDIA H100 80GB HBM3\"}"),
+                   1.0);
+  // The other series keep the worker's labels only.
+  EXPECT_DOUBLE_EQ(value_of(text, "rfm_step{rank=\"1\",run_id=\"unit\"}"), 0.0);
 }
 
 TEST(MetricsEndpoint, ATakenPortIsNamed) {
