@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <regex>
 #include <sstream>
@@ -17,8 +18,10 @@
 
 #include "metrics/metrics_endpoint.h"
 #include "metrics/prometheus_targets.h"
+#include "metrics/tensorboard_events.h"
 #include "metrics/training_metrics.h"
 #include "temp_dir.h"
+#include "tensorboard_event.pb.h"
 
 using namespace rfm::metrics;
 using boost::asio::ip::tcp;
@@ -233,4 +236,71 @@ TEST(PrometheusTargets, FileSdJsonWithOneGroupPerRank) {
   EXPECT_EQ(scrape_address("127.0.0.1", 9400), "127.0.0.1:9400");
   EXPECT_NE(scrape_address("0.0.0.0", 9400).rfind(":9400"), std::string::npos);
   EXPECT_NE(scrape_address("0.0.0.0", 9400).rfind("0.0.0.0", 0), 0u);
+}
+
+// CRC-32C's published check value, and TFRecord's mask of it worked by hand:
+// 0xe3069283 rotated right by 15 bits is 0x2507c60d; + 0xa282ead8 = 0xc78ab0e5.
+TEST(TensorBoardEvents, Crc32cCheckValueAndMask) {
+  const std::string check = "123456789";
+  EXPECT_EQ(crc32c(check.data(), check.size()), 0xe3069283u);
+  EXPECT_EQ(masked_crc32c(check.data(), check.size()), 0xc78ab0e5u);
+  EXPECT_EQ(crc32c("", 0), 0u);
+}
+
+// A record's bytes: the length (little-endian uint64), its masked CRC, the
+// payload and the payload's masked CRC.
+TEST(TensorBoardEvents, TfRecordFraming) {
+  const std::string payload = "123456789";
+  const std::string r = tfrecord(payload);
+  ASSERT_EQ(r.size(), 8 + 4 + payload.size() + 4);
+  EXPECT_EQ(r.substr(0, 8), std::string("\x09\0\0\0\0\0\0\0", 8));
+  const uint32_t length_crc = masked_crc32c(r.data(), 8);
+  EXPECT_EQ(r.substr(8, 4), std::string(reinterpret_cast<const char*>(&length_crc), 4));
+  EXPECT_EQ(r.substr(12, payload.size()), payload);
+  EXPECT_EQ(r.substr(21, 4), std::string("\xe5\xb0\x8a\xc7", 4));  // 0xc78ab0e5, little-endian
+}
+
+// The file starts with the version event; scalars and a session start
+// follow as Events that parse back with their steps and values.
+TEST(TensorBoardEvents, FileHoldsVersionScalarsAndSessionStart) {
+  rfm::testing::TempDir dir;
+  std::string path;
+  {
+    EventFileWriter writer(dir.str() + "/tb");
+    path = writer.path();
+    EXPECT_NE(path.find("/tb/events.out.tfevents."), std::string::npos) << path;
+    writer.write_session_start(11);
+    writer.write_scalars(12, {{"loss/total", 2.5}, {"train/lr", 0.03}});
+    EXPECT_TRUE(writer.good());
+  }
+  std::ifstream in(path, std::ios::binary);
+  std::string blob((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::vector<rfm::tensorboard::Event> events;
+  for (size_t at = 0; at < blob.size();) {
+    uint64_t length = 0;
+    std::memcpy(&length, blob.data() + at, 8);
+    rfm::tensorboard::Event e;
+    ASSERT_TRUE(e.ParseFromString(blob.substr(at + 12, length)));
+    events.push_back(e);
+    at += 16 + length;
+  }
+  ASSERT_EQ(events.size(), 3u);
+  EXPECT_EQ(events[0].file_version(), "brain.Event:2");
+  EXPECT_GT(events[0].wall_time(), 1.7e9);
+  EXPECT_EQ(events[1].step(), 11);
+  EXPECT_EQ(events[1].session_log().status(), rfm::tensorboard::SessionLog::START);
+  EXPECT_EQ(events[2].step(), 12);
+  ASSERT_EQ(events[2].summary().value_size(), 2);
+  EXPECT_EQ(events[2].summary().value(0).tag(), "loss/total");
+  EXPECT_FLOAT_EQ(events[2].summary().value(0).simple_value(), 2.5f);
+  EXPECT_FLOAT_EQ(events[2].summary().value(1).simple_value(), 0.03f);
+}
+
+TEST(TensorBoardEvents, AnUnwritableDirectoryIsNamed) {
+  try {
+    EventFileWriter writer("/proc/rfm-no-such-dir");
+    FAIL() << "wrote into /proc";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("/proc/rfm-no-such-dir/events.out.tfevents."), std::string::npos) << e.what();
+  }
 }

@@ -21,6 +21,7 @@
 #include "trainer/run/console_progress.h"
 #include "trainer/run/training_plots.h"
 #include "trainer/run/stop_signals.h"
+#include "trainer/run/tensorboard_log.h"
 
 namespace rfm::run {
 namespace {
@@ -267,6 +268,10 @@ TrainingOutcome run_training(const config::RunConfig& requested, std::ostream& l
   std::ofstream jsonl(run_dir / "logs" / ("rank-" + std::to_string(rank) + ".jsonl"), std::ios::app);
   ConsoleProgress progress(log, context.terminal && leader, outcome.first_step, total,
                            config.metrics().log_every_steps());
+  std::unique_ptr<TensorBoardLog> tensorboard;
+  if (leader && config.metrics().tensorboard()) {
+    tensorboard = std::make_unique<TensorBoardLog>((run_dir / "tensorboard").string(), outcome.first_step, world, log);
+  }
   auto* metrics = context.metrics;
   if (metrics) metrics->set_total_steps(total);
   // Every rank reports the job's checkpoint (rank 0 writes, the others wait
@@ -310,6 +315,7 @@ TrainingOutcome run_training(const config::RunConfig& requested, std::ostream& l
           metrics->record_evaluation(r.name(), 100 * r.rank1().mean(), 100 * r.map().mean(), 100 * r.minp().mean());
         }
       }
+      if (tensorboard) tensorboard->record_evaluation(report, done);
       log << std::fixed << std::setprecision(2) << "evaluation at step " << done << ": mAP " << 100 * map
           << (map > outcome.best_map ? " (best so far)" : "") << std::endl;
       if (map > outcome.best_map) {
@@ -350,6 +356,7 @@ TrainingOutcome run_training(const config::RunConfig& requested, std::ostream& l
           << stats.ltg_rectangles << '\t' << stats.data_seconds << '\t' << stats.grad_norm << '\t'
           << stats.loss_scale << '\t' << (stats.skipped ? 1 : 0) << '\n';
       if (s % config.metrics().log_every_steps() == 0 || done == total) tsv.flush();
+      if (tensorboard) tensorboard->record_step(stats, done, epoch);
     }
     if (leader) progress.step(stats, done, epoch, world);
     jsonl << step_json(stats, done, epoch) << std::endl;

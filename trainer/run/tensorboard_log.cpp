@@ -1,0 +1,56 @@
+#include "trainer/run/tensorboard_log.h"
+
+#include <vector>
+
+namespace rfm::run {
+
+TensorBoardLog::TensorBoardLog(const std::string& directory, int64_t first_step, int world_size, std::ostream& log)
+    : writer_(directory), world_size_(world_size), log_(log) {
+  if (first_step > 0) writer_.write_session_start(first_step + 1);
+  writer_.flush();
+  check();
+}
+
+void TensorBoardLog::record_step(const engine::StepStats& s, int64_t steps_done, double epoch) {
+  std::vector<metrics::Scalar> scalars = {
+      {"loss/total", s.total},
+      {"loss/id", s.id},
+      {"loss/triplet", s.triplet},
+      {"loss/centre", s.centre},
+      {"loss/modality_id", s.modality_id},
+      {"loss/visible_id", s.visible_id},
+      {"loss/infrared_id", s.infrared_id},
+      {"train/lr", s.lr},
+      {"train/epoch", epoch},
+      {"train/grad_norm", s.grad_norm},
+      // Every rank trains its share of the global batch in the same step.
+      {"train/images_per_second", s.seconds > 0 ? static_cast<double>(s.images * world_size_) / s.seconds : 0.0},
+      {"train/step_seconds", s.seconds},
+      {"train/data_seconds", s.data_seconds},
+  };
+  if (s.loss_scale > 0) scalars.emplace_back("train/loss_scale", s.loss_scale);
+  writer_.write_scalars(steps_done, scalars);
+  // Cheap next to a step, and TensorBoard (or a crash) sees every step.
+  writer_.flush();
+  check();
+}
+
+void TensorBoardLog::record_evaluation(const eval::EvaluationReport& report, int64_t steps_done) {
+  std::vector<metrics::Scalar> scalars;
+  for (const auto& r : report.results()) {
+    scalars.emplace_back("eval/" + r.name() + "/R-1", 100 * r.rank1().mean());
+    scalars.emplace_back("eval/" + r.name() + "/mAP", 100 * r.map().mean());
+    scalars.emplace_back("eval/" + r.name() + "/mINP", 100 * r.minp().mean());
+  }
+  writer_.write_scalars(steps_done, scalars);
+  writer_.flush();
+  check();
+}
+
+void TensorBoardLog::check() {
+  if (writer_.good() || reported_) return;
+  reported_ = true;
+  log_ << "warning: " << writer_.path() << ": a write failed; no more TensorBoard events this run" << std::endl;
+}
+
+}  // namespace rfm::run
