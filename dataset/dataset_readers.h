@@ -5,6 +5,7 @@
 // naming the file and line; it lists whatever it can.
 
 #include <string>
+#include <vector>
 
 #include "dataset/image_record.h"
 #include "dataset/validation_report.h"
@@ -25,6 +26,16 @@ bool sysu_camera_is_infrared(int camid);
 // with 'relative/path label' lines.  Visible images get camera 1, thermal
 // camera 2.
 DatasetListing list_regdb(const std::string& root, int trial, ValidationReport& report);
+
+// LLCM (ZYK100/LLCM): idx/train_vis.txt and idx/train_nir.txt ('path
+// label' lines, paths relative to the root), idx/test_id.txt (comma-separated
+// ids), test_vis/cam1..cam9/<pid %04d>/ and test_nir/cam{1,2,4..9}/<pid
+// %04d>/.  Each of the nine cameras records both modalities, so visible and
+// infrared images share camera ids; the test cameras are the ones the
+// reference code walks (llcm_cameras), a training image's camera is the
+// digit after "cam" in its path (0 when none).
+DatasetListing list_llcm(const std::string& root, ValidationReport& report);
+const std::vector<int>& llcm_cameras(Modality modality);
 
 // A TSV manifest: path, pid, camid, modality, split per line (an optional
 // header line starting with "path"; '#' starts a comment).  Relative paths

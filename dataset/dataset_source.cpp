@@ -19,10 +19,11 @@ DatasetListing list_and_check(const config::DataConfig& data, const DatasetCheck
       break;
     }
     case config::DataConfig::REGDB: listing = list_regdb(data.root(), data.regdb_trial(), report); break;
+    case config::DataConfig::LLCM: listing = list_llcm(data.root(), report); break;
     case config::DataConfig::MANIFEST: listing = list_manifest(data.manifest(), data.root(), report); break;
     default:
       throw config::ConfigError("data.source = " + config::DataConfig::Source_Name(data.source()) +
-                                ": has no files to list (use SYSU_MM01, REGDB or MANIFEST)");
+                                ": has no files to list (use SYSU_MM01, REGDB, LLCM or MANIFEST)");
   }
   if (check.decode_images && report.ok()) {
     ImageCheckOptions o;

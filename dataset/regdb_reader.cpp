@@ -1,53 +1,11 @@
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "dataset/dataset_readers.h"
-#include "dataset/text_fields.h"
+#include "dataset/split_files.h"
 
 namespace fs = std::filesystem;
 
 namespace rfm::data {
-namespace {
-
-void read_index(const fs::path& root, const std::string& file_name, Modality modality, Split split,
-                DatasetListing& listing, ValidationReport& report) {
-  const fs::path file = root / "idx" / file_name;
-  std::ifstream in(file);
-  if (!in) {
-    report.error(file.string(), "missing index file");
-    return;
-  }
-  std::string line;
-  int line_no = 0, listed = 0;
-  while (std::getline(in, line)) {
-    ++line_no;
-    const std::string where = file.string() + ":" + std::to_string(line_no);
-    if (trim_field(line).empty()) continue;
-    std::istringstream fields(line);
-    std::string path, label, extra;
-    int64_t pid = 0;
-    if (!(fields >> path >> label) || (fields >> extra) || !parse_int64(label, &pid) || pid < 0) {
-      report.error(where, "expected 'relative/path label', got '" + trim_field(line) + "'");
-      continue;
-    }
-    if (!fs::is_regular_file(root / path)) {
-      report.error(where, (root / path).string() + ": no such image");
-      continue;
-    }
-    ImageRecord r;
-    r.path = path;
-    r.pid = pid;
-    r.camid = modality == Modality::kVisible ? 1 : 2;
-    r.modality = modality;
-    r.split = split;
-    listing.records.push_back(std::move(r));
-    ++listed;
-  }
-  if (listed == 0 && line_no == 0) report.error(file.string(), "index file is empty");
-}
-
-}  // namespace
 
 DatasetListing list_regdb(const std::string& root_path, int trial, ValidationReport& report) {
   DatasetListing listing;
@@ -66,10 +24,14 @@ DatasetListing list_regdb(const std::string& root_path, int trial, ValidationRep
     return listing;
   }
   const std::string t = std::to_string(trial);
-  read_index(root, "train_visible_" + t + ".txt", Modality::kVisible, Split::kTrain, listing, report);
-  read_index(root, "train_thermal_" + t + ".txt", Modality::kInfrared, Split::kTrain, listing, report);
-  read_index(root, "test_visible_" + t + ".txt", Modality::kVisible, Split::kTest, listing, report);
-  read_index(root, "test_thermal_" + t + ".txt", Modality::kInfrared, Split::kTest, listing, report);
+  // One visible and one thermal camera: cameras 1 and 2.
+  auto visible = [](const std::string&) { return 1; };
+  auto thermal = [](const std::string&) { return 2; };
+  const fs::path idx = root / "idx";
+  read_path_label_index(root, idx / ("train_visible_" + t + ".txt"), Modality::kVisible, Split::kTrain, visible, listing, report);
+  read_path_label_index(root, idx / ("train_thermal_" + t + ".txt"), Modality::kInfrared, Split::kTrain, thermal, listing, report);
+  read_path_label_index(root, idx / ("test_visible_" + t + ".txt"), Modality::kVisible, Split::kTest, visible, listing, report);
+  read_path_label_index(root, idx / ("test_thermal_" + t + ".txt"), Modality::kInfrared, Split::kTest, thermal, listing, report);
   return listing;
 }
 

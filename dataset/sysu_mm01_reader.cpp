@@ -1,13 +1,9 @@
-#include <algorithm>
 #include <filesystem>
-#include <fstream>
-#include <iomanip>
 #include <map>
 #include <set>
-#include <sstream>
 
 #include "dataset/dataset_readers.h"
-#include "dataset/text_fields.h"
+#include "dataset/split_files.h"
 
 namespace fs = std::filesystem;
 
@@ -15,45 +11,6 @@ namespace rfm::data {
 namespace {
 
 constexpr int kCameras = 6;
-
-// One comma-separated line of ids (the published files have one line; we
-// accept several and any whitespace).
-std::vector<int64_t> read_id_file(const fs::path& file, ValidationReport& report) {
-  std::vector<int64_t> ids;
-  std::ifstream in(file);
-  if (!in) {
-    report.error(file.string(), "missing split file");
-    return ids;
-  }
-  std::string line;
-  int line_no = 0;
-  std::set<int64_t> seen;
-  while (std::getline(in, line)) {
-    ++line_no;
-    if (trim_field(line).empty()) continue;
-    for (const auto& token : split_fields(line, ',')) {
-      if (trim_field(token).empty()) continue;
-      int64_t id = 0;
-      if (!parse_int64(token, &id) || id < 0) {
-        report.error(file.string() + ":" + std::to_string(line_no), "'" + trim_field(token) + "' is not a person id");
-        continue;
-      }
-      if (!seen.insert(id).second) {
-        report.error(file.string() + ":" + std::to_string(line_no), "person id " + std::to_string(id) + " listed twice");
-        continue;
-      }
-      ids.push_back(id);
-    }
-  }
-  if (ids.empty() && report.ok()) report.error(file.string(), "lists no person ids");
-  return ids;
-}
-
-std::string pid_folder(int64_t pid) {
-  std::ostringstream s;
-  s << std::setw(4) << std::setfill('0') << pid;
-  return s.str();
-}
 
 }  // namespace
 
@@ -97,19 +54,8 @@ DatasetListing list_sysu_mm01(const std::string& root_path, const SysuOptions& o
       continue;
     }
     for (const auto& [pid, s] : split) {
-      const fs::path dir = cam_dir / pid_folder(pid);
-      std::error_code ec;
-      if (!fs::is_directory(dir, ec)) continue;  // not every identity passes every camera
-      std::vector<std::string> files;
-      for (const auto& entry : fs::directory_iterator(dir, ec)) {
-        const auto name = entry.path().filename().string();
-        if (entry.is_regular_file() && has_image_extension(name)) files.push_back(name);
-      }
-      if (ec) {
-        report.error(dir.string(), "cannot list folder (" + ec.message() + ")");
-        continue;
-      }
-      std::sort(files.begin(), files.end());
+      // Not every identity passes every camera: a missing folder lists nothing.
+      const auto files = image_files_in(cam_dir / pid_folder(pid), report);
       for (const auto& f : files) {
         ImageRecord r;
         r.path = "cam" + std::to_string(cam) + "/" + pid_folder(pid) + "/" + f;

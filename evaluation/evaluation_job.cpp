@@ -8,6 +8,8 @@
 #include <iomanip>
 #include <sstream>
 
+#include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Parallel.h>
 #include <torch/torch.h>
 
 #include "dataset/dataset_source.h"
@@ -47,28 +49,42 @@ void describe_options(EvaluationReport& report, const config::EvaluationConfig& 
 // The test images a protocol needs, in the reference code's order: sorted
 // identities, then cameras, then file names.
 struct ProtocolSets {
-  std::vector<data::ImageRecord> first, second;  // SYSU: queries, gallery pool; RegDB: visible, thermal
+  // SYSU: queries, gallery pool; RegDB: visible, thermal; LLCM: visible, infrared.
+  std::vector<data::ImageRecord> first, second;
 };
+
+// The dataset a source evaluates with, as the reports name it.
+std::string dataset_of(config::DataConfig::Source source) {
+  switch (source) {
+    case config::DataConfig::SYSU_MM01: return "SYSU-MM01";
+    case config::DataConfig::REGDB: return "RegDB";
+    case config::DataConfig::LLCM: return "LLCM";
+    default:
+      throw config::ConfigError("data.source = " + config::DataConfig::Source_Name(source) +
+                                ": evaluation needs SYSU_MM01, REGDB or LLCM (their protocols define query and gallery)");
+  }
+}
 
 ProtocolSets protocol_sets(const data::DatasetListing& listing, config::DataConfig::Source source) {
   ProtocolSets s;
+  const bool sysu = source == config::DataConfig::SYSU_MM01;
   for (const auto& r : listing.records) {
     if (r.split != data::Split::kTest) continue;
     const bool infrared = r.modality == data::Modality::kInfrared;
-    // SYSU: infrared queries; RegDB: visible first.
-    const bool first = source == config::DataConfig::SYSU_MM01 ? infrared : !infrared;
-    (first ? s.first : s.second).push_back(r);
+    // SYSU: infrared queries; RegDB and LLCM: visible first.
+    (sysu == infrared ? s.first : s.second).push_back(r);
   }
   auto order = [](const data::ImageRecord& a, const data::ImageRecord& b) {
     return std::tie(a.pid, a.camid, a.path) < std::tie(b.pid, b.camid, b.path);
   };
   std::sort(s.first.begin(), s.first.end(), order);
   std::sort(s.second.begin(), s.second.end(), order);
-  const char* what = source == config::DataConfig::SYSU_MM01 ? "SYSU-MM01" : "RegDB";
   if (s.first.empty() || s.second.empty()) {
-    throw data::DatasetError(listing.root + ": " + what + " has no test images in " +
-                             (s.first.empty() ? (source == config::DataConfig::SYSU_MM01 ? "cameras 3, 6" : "Visible/")
-                                              : (source == config::DataConfig::SYSU_MM01 ? "cameras 1, 2, 4, 5" : "Thermal/")));
+    const bool visible_missing = sysu ? s.second.empty() : s.first.empty();
+    const char* where = source == config::DataConfig::SYSU_MM01 ? (visible_missing ? "cameras 1, 2, 4, 5" : "cameras 3, 6")
+                        : source == config::DataConfig::REGDB   ? (visible_missing ? "Visible/" : "Thermal/")
+                                                                : (visible_missing ? "test_vis/" : "test_nir/");
+    throw data::DatasetError(listing.root + ": " + dataset_of(source) + " has no test images in " + where);
   }
   return s;
 }
@@ -76,6 +92,7 @@ ProtocolSets protocol_sets(const data::DatasetListing& listing, config::DataConf
 std::vector<ProtocolOutcome> run_protocols(const std::string& dataset, const FeatureSet& first, const FeatureSet& second,
                                            int regdb_trial, const config::EvaluationConfig& e) {
   if (dataset == "SYSU-MM01") return evaluate_sysu(first, second, e);
+  if (dataset == "LLCM") return evaluate_llcm(first, second, e);
   return evaluate_regdb(first, second, regdb_trial, e);
 }
 
@@ -114,17 +131,40 @@ std::string canonical_dataset_name(const std::string& name) {
   }
   if (n == "sysu" || n == "sysumm01") return "SYSU-MM01";
   if (n == "regdb") return "RegDB";
-  throw std::invalid_argument("unknown dataset '" + name + "' (expected sysu-mm01 or regdb)");
+  if (n == "llcm") return "LLCM";
+  throw std::invalid_argument("unknown dataset '" + name + "' (expected sysu-mm01, regdb or llcm)");
 }
 
+namespace {
+
+// An evaluation inside a training run leaves the run as it found it: its
+// intra-op threads (train.threads: 0 would give one rank of several the
+// node's every core, and its sums another order) and the CPU generator
+// (reseeded below for the untrained model).  With it, training with and
+// without in-run evaluations takes the same steps.
+class RunStateGuard {
+ public:
+  RunStateGuard() : threads_(at::get_num_threads()), rng_(at::detail::getDefaultCPUGenerator().get_state()) {}
+  ~RunStateGuard() {
+    at::set_num_threads(threads_);
+    at::Generator cpu = at::detail::getDefaultCPUGenerator();  // a handle to the shared generator
+    cpu.set_state(rng_);
+  }
+  RunStateGuard(const RunStateGuard&) = delete;
+  RunStateGuard& operator=(const RunStateGuard&) = delete;
+
+ private:
+  int threads_;
+  at::Tensor rng_;
+};
+
+}  // namespace
+
 EvaluationReport run_evaluation(const EvaluationRequest& req, std::ostream& log) {
+  const RunStateGuard keep;
   const auto& base = req.config;
   const auto source = base.data().source();
-  if (source != config::DataConfig::SYSU_MM01 && source != config::DataConfig::REGDB) {
-    throw config::ConfigError("data.source = " + config::DataConfig::Source_Name(source) +
-                              ": evaluation needs SYSU_MM01 or REGDB (their protocols define query and gallery)");
-  }
-  const std::string dataset = source == config::DataConfig::SYSU_MM01 ? "SYSU-MM01" : "RegDB";
+  const std::string dataset = dataset_of(source);
   const std::string out_dir = req.out_dir.empty() ? (fs::path(base.train().run_dir()) / "eval").string() : req.out_dir;
   const int threads = engine::configure_threads(base.train().threads());
   const torch::Device device(base.train().device());
@@ -178,9 +218,11 @@ EvaluationReport run_evaluation(const EvaluationRequest& req, std::ostream& log)
       dir.meta.set_regdb_trial(source == config::DataConfig::REGDB ? regdb_trial : 0);
       dir.meta.set_image_root(fs::absolute(listing.root).string());
       dir.meta.set_query_role(dataset == "SYSU-MM01" ? "infrared test images (cameras 3, 6): the queries"
-                                                     : "visible test images (queries of visible-to-thermal)");
+                              : dataset == "RegDB"   ? "visible test images (queries of visible-to-thermal)"
+                                                     : "every visible test image (test_vis/)");
       dir.meta.set_gallery_role(dataset == "SYSU-MM01" ? "every visible test image (cameras 1, 2, 4, 5): the gallery pool"
-                                                       : "thermal test images (queries of thermal-to-visible)");
+                                : dataset == "RegDB"   ? "thermal test images (queries of thermal-to-visible)"
+                                                       : "every infrared test image (test_nir/)");
       dir.meta.set_feature_dim(static_cast<int32_t>(first.features.cols));
       dir.meta.set_checkpoint(models[m]);
       dir.meta.set_flip_averaged(opts.flip_average);
@@ -219,7 +261,7 @@ EvaluationReport run_feature_evaluation(const FeatureEvaluationRequest& req, std
     std::string dataset = req.dataset;
     if (dataset.empty()) {
       if (dir.meta.dataset().empty()) {
-        throw std::invalid_argument(req.feature_dirs[i] + ": no features.pbtxt names the dataset; pass --dataset sysu-mm01 or regdb");
+        throw std::invalid_argument(req.feature_dirs[i] + ": no features.pbtxt names the dataset; pass --dataset sysu-mm01, regdb or llcm");
       }
       dataset = dir.meta.dataset();
     }

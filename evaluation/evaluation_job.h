@@ -23,11 +23,13 @@ struct EvaluationRequest {
   std::string export_dir;  // "": no export; several checkpoints: <dir>/<index>
 };
 
+// Leaves LibTorch's intra-op thread count and CPU generator as it found
+// them (a training run calls it between steps).
 EvaluationReport run_evaluation(const EvaluationRequest& request, std::ostream& log);
 
 struct FeatureEvaluationRequest {
   std::vector<std::string> feature_dirs;  // several: RegDB trials, pooled
-  // "SYSU-MM01" or "RegDB"; "" takes each directory's features.pbtxt.
+  // "SYSU-MM01", "RegDB" or "LLCM"; "" takes each directory's features.pbtxt.
   std::string dataset;
   config::EvaluationConfig evaluation;
   std::string image_root;  // "": the features.pbtxt's (rank lists only)
@@ -36,7 +38,7 @@ struct FeatureEvaluationRequest {
 
 EvaluationReport run_feature_evaluation(const FeatureEvaluationRequest& request, std::ostream& log);
 
-// "SYSU-MM01" / "RegDB" from user spellings (sysu, sysu-mm01, regdb, ...);
+// "SYSU-MM01" / "RegDB" / "LLCM" from user spellings (sysu, sysu-mm01, regdb, llcm, ...);
 // std::invalid_argument otherwise.
 std::string canonical_dataset_name(const std::string& name);
 

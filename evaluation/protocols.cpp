@@ -51,13 +51,16 @@ struct DistanceSource {
     }
   }
 
-  // Row-major [Nq, |columns|] distances against the gallery subset.
-  std::vector<float> matrix(const std::vector<int64_t>& columns) const {
-    const auto index = torch::tensor(columns, torch::kInt64);
-    auto d = query_gallery.index_select(1, index);
+  // Row-major distances of a query subset against a gallery subset (an
+  // empty list: all of them), re-ranked within those subsets.
+  std::vector<float> matrix(const std::vector<int64_t>& rows, const std::vector<int64_t>& columns) const {
+    auto pick = [](const torch::Tensor& t, int64_t dim, const std::vector<int64_t>& index) {
+      return index.empty() ? t : t.index_select(dim, torch::tensor(index, torch::kInt64));
+    };
+    auto d = pick(pick(query_gallery, 0, rows), 1, columns);
     if (rerank) {
-      const auto gg = gallery_gallery.index_select(0, index).index_select(1, index);
-      d = k_reciprocal_rerank(d, query_query, gg, rerank_options);
+      d = k_reciprocal_rerank(d, pick(pick(query_query, 0, rows), 1, rows),
+                              pick(pick(gallery_gallery, 0, columns), 1, columns), rerank_options);
     }
     d = d.contiguous();
     return std::vector<float>(d.data_ptr<float>(), d.data_ptr<float>() + d.numel());
@@ -93,7 +96,7 @@ RankList make_rank_list(const std::vector<float>& distances, const Labels& query
     for (int64_t i = 0; i < count; ++i) chosen.push_back(i * nq / count);
   }
   for (const int64_t q : chosen) {
-    const auto order = rank_gallery(distances.data() + q * ng, ng, query.camid[q], gallery.camid, rules);
+    const auto order = rank_gallery(distances.data() + q * ng, query.pid[q], query.camid[q], gallery, rules);
     std::vector<int64_t> rows;
     std::vector<bool> match;
     for (size_t r = 0; r < order.size() && static_cast<int>(r) < c.rank_list_size(); ++r) {
@@ -138,13 +141,17 @@ const char* shots_name(EvaluationConfig::Shots s) {
 
 std::vector<int64_t> sysu_gallery_rows(const FeatureSet& pool, EvaluationConfig::SysuMode mode,
                                        EvaluationConfig::Shots shots, int multi_shot_images, int trial) {
-  const auto cameras = sysu_gallery_cameras(mode);
-  // The reference walks sorted identities, then the mode's cameras in order,
+  return drawn_gallery_rows(pool, sysu_gallery_cameras(mode), shots, multi_shot_images, trial);
+}
+
+std::vector<int64_t> drawn_gallery_rows(const FeatureSet& pool, const std::vector<int>& cameras,
+                                        EvaluationConfig::Shots shots, int multi_shot_images, int trial) {
+  // The reference walks sorted identities, then the cameras in order,
   // drawing from each folder's sorted file list.
   std::map<std::pair<int64_t, int>, std::vector<int64_t>> groups;
   for (int64_t r = 0; r < pool.size(); ++r) {
     const int cam = pool.labels.camid[r];
-    if (std::find(cameras.begin(), cameras.end(), cam) == cameras.end()) continue;
+    if (!cameras.empty() && std::find(cameras.begin(), cameras.end(), cam) == cameras.end()) continue;
     groups[{pool.labels.pid[r], cam}].push_back(r);
   }
   PythonRandom random(static_cast<uint64_t>(trial));
@@ -240,7 +247,7 @@ std::vector<ProtocolOutcome> evaluate_sysu(const FeatureSet& query, const Featur
         }
         if (rows.empty()) throw std::invalid_argument("SYSU-MM01 " + r.setting() + ": the gallery has no image of cameras " +
                                                       (mode == EvaluationConfig::INDOOR_SEARCH ? "1, 2" : "1, 2, 4, 5"));
-        const auto distances = source.matrix(rows);
+        const auto distances = source.matrix({}, rows);
         const auto labels = select_labels(gallery.labels, rows);
         *r.add_trials() = to_trial(trial, evaluate_ranking(distances, query.labels, labels, rules),
                                    static_cast<int64_t>(rows.size()));
@@ -269,7 +276,7 @@ std::vector<ProtocolOutcome> evaluate_regdb(const FeatureSet& visible, const Fea
     const DistanceSource source(q, g, c);
     std::vector<int64_t> rows(static_cast<size_t>(g.size()));
     std::iota(rows.begin(), rows.end(), 0);
-    const auto distances = source.matrix(rows);
+    const auto distances = source.matrix({}, rows);
     ProtocolOutcome out;
     auto& r = out.result;
     r.set_dataset("RegDB");
@@ -278,6 +285,63 @@ std::vector<ProtocolOutcome> evaluate_regdb(const FeatureSet& visible, const Fea
     *r.add_trials() = to_trial(trial, evaluate_ranking(distances, q.labels, g.labels, rules), g.size());
     out.rank_list = make_rank_list(distances, q.labels, g.labels, rows, rules, c);
     out.rank_list.query_is_first_set = v2t;
+    summarize(r);
+    outcomes.push_back(std::move(out));
+  }
+  return outcomes;
+}
+
+std::vector<ProtocolOutcome> evaluate_llcm(const FeatureSet& visible, const FeatureSet& infrared,
+                                           const EvaluationConfig& c) {
+  std::vector<EvaluationConfig::LlcmDirection> directions;
+  for (const int d : c.llcm_directions()) directions.push_back(static_cast<EvaluationConfig::LlcmDirection>(d));
+  if (directions.empty()) directions = {EvaluationConfig::INFRARED_TO_VISIBLE, EvaluationConfig::VISIBLE_TO_INFRARED};
+  RankingRules rules;
+  rules.exclude_same_identity_camera = true;
+  rules.collapse_identities = true;
+  rules.max_rank = c.max_rank();
+  const bool as_test_script = c.llcm_visible_to_infrared() == EvaluationConfig::AS_TEST_SCRIPT;
+  std::vector<ProtocolOutcome> outcomes;
+  for (const auto direction : directions) {
+    const bool i2v = direction == EvaluationConfig::INFRARED_TO_VISIBLE;
+    ProtocolOutcome out;
+    auto& r = out.result;
+    r.set_dataset("LLCM");
+    r.set_setting(i2v ? "infrared-to-visible" : "visible-to-infrared");
+    if (!i2v && as_test_script) r.set_setting(r.setting() + " (as test.py)");
+    r.set_name("LLCM " + r.setting());
+    // Every trial draws one image per identity and camera of the drawn set
+    // (Python's random seeded by the trial): the visible gallery of
+    // infrared-to-visible, the infrared one of visible-to-infrared.
+    const FeatureSet& drawn = i2v ? visible : infrared;
+    const FeatureSet& whole = i2v ? infrared : visible;
+    // test.py's visible-to-infrared ranks every visible image for each drawn
+    // infrared one; the other two settings rank drawn images for each whole-set one.
+    const bool drawn_queries = !i2v && as_test_script;
+    const DistanceSource source = drawn_queries ? DistanceSource(infrared, visible, c) : DistanceSource(whole, drawn, c);
+    for (int trial = 0; trial < c.trials(); ++trial) {
+      const auto rows = drawn_gallery_rows(drawn, {}, EvaluationConfig::SINGLE_SHOT, 1, trial);
+      if (rows.empty()) throw std::invalid_argument("LLCM " + r.setting() + ": no test images to draw from");
+      const auto drawn_labels = select_labels(drawn.labels, rows);
+      if (drawn_queries) {
+        const auto distances = source.matrix(rows, {});
+        *r.add_trials() = to_trial(trial, evaluate_ranking(distances, drawn_labels, visible.labels, rules), visible.size());
+        if (trial == 0) {
+          std::vector<int64_t> all(static_cast<size_t>(visible.size()));
+          std::iota(all.begin(), all.end(), 0);
+          out.rank_list = make_rank_list(distances, drawn_labels, visible.labels, all, rules, c);
+          for (auto& q : out.rank_list.query_rows) q = rows[static_cast<size_t>(q)];  // rows of the infrared set
+        }
+      } else {
+        const auto distances = source.matrix({}, rows);
+        *r.add_trials() = to_trial(trial, evaluate_ranking(distances, whole.labels, drawn_labels, rules),
+                                   static_cast<int64_t>(rows.size()));
+        if (trial == 0) out.rank_list = make_rank_list(distances, whole.labels, drawn_labels, rows, rules, c);
+      }
+    }
+    // The protocol's first set is the visible one: queries from it only in
+    // visible-to-infrared with visible queries.
+    out.rank_list.query_is_first_set = !i2v && !as_test_script;
     summarize(r);
     outcomes.push_back(std::move(out));
   }

@@ -1,5 +1,5 @@
 #pragma once
-// The two VI-ReID protocols over embeddings (docs/EVALUATION.md):
+// The VI-ReID protocols over embeddings (docs/EVALUATION.md):
 //  - SYSU-MM01: infrared queries (cameras 3, 6) against a visible gallery
 //    drawn per trial from the test identities' images: per identity and
 //    gallery camera one image (single-shot) or up to multi_shot_images
@@ -8,6 +8,7 @@
 //    1, 2; the camera-3/camera-2 rule and identity-collapsed CMC.
 //  - RegDB: one idx trial, visible-to-thermal and thermal-to-visible, plain
 //    CMC.
+//  - LLCM: below.
 // Results are mean and standard deviation over trials.
 
 #include <string>
@@ -45,6 +46,22 @@ std::vector<ProtocolOutcome> evaluate_sysu(const FeatureSet& query, const Featur
 
 std::vector<ProtocolOutcome> evaluate_regdb(const FeatureSet& visible, const FeatureSet& thermal, int trial,
                                             const config::EvaluationConfig& config);
+
+// The rows of `pool` one trial's gallery draws: per identity (ascending),
+// then camera (ascending; only `cameras` unless empty), one image
+// (single-shot) or up to multi_shot_images of the group's path-sorted rows,
+// with CPython's random seeded by the trial, as the reference code draws.
+std::vector<int64_t> drawn_gallery_rows(const FeatureSet& pool, const std::vector<int>& cameras,
+                                        config::EvaluationConfig::Shots shots, int multi_shot_images, int trial);
+
+// LLCM (ZYK100/LLCM's DEEN/test.py with eval_llcm), over every visible and
+// every infrared test image: infrared-to-visible ranks a visible gallery
+// drawn per trial (one image per identity and camera) for each infrared
+// image; visible-to-infrared as evaluation.llcm_visible_to_infrared says.
+// Gallery images of the query's own identity and camera are left out, the
+// CMC collapses repeated identities, 10 trials by default.
+std::vector<ProtocolOutcome> evaluate_llcm(const FeatureSet& visible, const FeatureSet& infrared,
+                                           const config::EvaluationConfig& config);
 
 // Fills the summaries (mean, population std over trials) and mean CMC.
 void summarize(ProtocolResult& result);

@@ -21,14 +21,19 @@ void fill_cmc(std::vector<double>& sum, const std::vector<int64_t>& hits_at) {
 
 }  // namespace
 
-std::vector<int64_t> rank_gallery(const float* distances, int64_t gallery_size, int query_camid,
-                                  const std::vector<int>& gallery_camids, const RankingRules& rules) {
-  std::vector<int64_t> order(static_cast<size_t>(gallery_size));
+std::vector<int64_t> rank_gallery(const float* distances, int64_t query_pid, int query_camid, const Labels& gallery,
+                                  const RankingRules& rules) {
+  std::vector<int64_t> order(gallery.size());
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return distances[a] < distances[b]; });
-  if (rules.exclude_same_room && query_camid == kSameRoomQueryCamera) {
+  const bool same_room = rules.exclude_same_room && query_camid == kSameRoomQueryCamera;
+  if (same_room || rules.exclude_same_identity_camera) {
     order.erase(std::remove_if(order.begin(), order.end(),
-                               [&](int64_t g) { return gallery_camids[g] == kSameRoomGalleryCamera; }),
+                               [&](int64_t g) {
+                                 return (same_room && gallery.camid[g] == kSameRoomGalleryCamera) ||
+                                        (rules.exclude_same_identity_camera && gallery.pid[g] == query_pid &&
+                                         gallery.camid[g] == query_camid);
+                               }),
                 order.end());
   }
   return order;
@@ -50,7 +55,7 @@ RankingMetrics evaluate_ranking(const std::vector<float>& distances, const Label
   std::vector<double> cmc_sum(static_cast<size_t>(rules.max_rank), 0.0);
   double ap_sum = 0.0, inp_sum = 0.0;
   for (int64_t q = 0; q < nq; ++q) {
-    const auto order = rank_gallery(distances.data() + q * ng, ng, query.camid[q], gallery.camid, rules);
+    const auto order = rank_gallery(distances.data() + q * ng, query.pid[q], query.camid[q], gallery, rules);
     const int64_t pid = query.pid[q];
 
     // Plain ranking: AP and INP.

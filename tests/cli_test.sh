@@ -118,7 +118,7 @@ check "inspect a truncated checkpoint" 5 "cut.pt: unreadable checkpoint" -- "$rf
 check "inspect needs one checkpoint" 2 "inspect needs one --checkpoint FILE" -- "$rfm" inspect
 check "max-restarts without resume" 2 "--max-restarts needs checkpoint.resume" -- \
   "$rfm" launch --np 2 --max-restarts 1 --set checkpoint.resume=false
-check "evaluate random identities" 2 "data.source = RANDOM_IDENTITIES: evaluation needs SYSU_MM01 or REGDB" -- \
+check "evaluate random identities" 2 "data.source = RANDOM_IDENTITIES: evaluation needs SYSU_MM01, REGDB or LLCM" -- \
   "$rfm" evaluate --config "$random"
 img=$(ls "$work"/syn/cam1/*/0001.jpg | head -1)
 check "preview of dataset images" 0 "wrote .*jpg-grid.png \(1 inputs" -- "$rfm" ltg-preview --config "$demo" --out "$work/jpg-grid.png" "$img"

@@ -96,6 +96,66 @@ TEST(SysuGallery, MultiShotSamplesWithoutReplacement) {
   EXPECT_EQ(rows.size(), 23u);
 }
 
+// LLCM draws one image per identity and camera, every camera (visible 1-9,
+// infrared 1, 2, 4-9), in the reference's order.  Groups of 3, 1, 4 and 2
+// images; CPython 3.11.2: random.seed(0): choice over them picks 1, 0, 0, 1;
+// random.seed(3): 0, 0, 2, 1.
+TEST(LlcmGallery, DrawsOnePerIdentityAndCameraAsTheReference) {
+  const auto pool = pool_of({{2, 1, 3}, {2, 7, 1}, {5, 1, 4}, {5, 9, 2}});
+  EXPECT_EQ(drawn_gallery_rows(pool, {}, EvaluationConfig::SINGLE_SHOT, 1, 0), (std::vector<int64_t>{1, 3, 4, 9}));
+  EXPECT_EQ(drawn_gallery_rows(pool, {}, EvaluationConfig::SINGLE_SHOT, 1, 3), (std::vector<int64_t>{0, 3, 6, 9}));
+}
+
+// The two readings of visible-to-infrared on one hand-made set: 2 visible
+// and 2 infrared images of two identities (one-dimensional features).
+TEST(LlcmProtocol, DirectionsAndTheTwoReadingsOfVisibleToInfrared) {
+  FeatureSet visible, infrared;
+  auto add = [](FeatureSet& s, int64_t pid, int cam, float x, const std::string& path) {
+    s.labels.pid.push_back(pid);
+    s.labels.camid.push_back(cam);
+    s.paths.push_back(path);
+    s.features.values.push_back(x);
+    ++s.features.rows;
+    s.features.cols = 1;
+  };
+  // Identity 1 near 0, identity 2 near 10; every group holds one image, so
+  // every trial draws the same gallery.
+  add(visible, 1, 1, 0.0f, "test_vis/cam1/0001/a.jpg");
+  add(visible, 2, 4, 10.0f, "test_vis/cam4/0002/a.jpg");
+  add(infrared, 1, 2, 1.0f, "test_nir/cam2/0001/a.jpg");
+  add(infrared, 2, 4, 9.0f, "test_nir/cam4/0002/a.jpg");  // identity 2's own camera: left out of its ranking
+  EvaluationConfig c;
+  c.set_trials(3);
+  c.set_l2_normalize(false);
+  auto outcomes = evaluate_llcm(visible, infrared, c);
+  ASSERT_EQ(outcomes.size(), 2u);
+  EXPECT_EQ(outcomes[0].result.name(), "LLCM infrared-to-visible");
+  EXPECT_EQ(outcomes[1].result.name(), "LLCM visible-to-infrared (as test.py)");
+  // Infrared queries: identity 1 finds itself first; identity 2's only match is its own camera's.
+  const auto& i2v = outcomes[0].result;
+  ASSERT_EQ(i2v.trials_size(), 3);
+  EXPECT_EQ(i2v.trials(0).queries(), 2);
+  EXPECT_EQ(i2v.trials(0).valid_queries(), 1);
+  EXPECT_EQ(i2v.trials(0).gallery(), 2);
+  EXPECT_DOUBLE_EQ(i2v.map().mean(), 1.0);
+  // test.py's reading: the drawn infrared images (here both) query every visible one.
+  const auto& v2i = outcomes[1].result;
+  EXPECT_EQ(v2i.trials(0).queries(), 2);
+  EXPECT_EQ(v2i.trials(0).valid_queries(), 1);
+  EXPECT_EQ(v2i.trials(0).gallery(), 2);
+  EXPECT_DOUBLE_EQ(v2i.map().mean(), 1.0);
+  EXPECT_FALSE(outcomes[1].rank_list.query_is_first_set);
+  // train.py's reading: visible queries against the drawn infrared gallery.
+  c.set_llcm_visible_to_infrared(EvaluationConfig::VISIBLE_QUERIES);
+  c.add_llcm_directions(EvaluationConfig::VISIBLE_TO_INFRARED);
+  outcomes = evaluate_llcm(visible, infrared, c);
+  ASSERT_EQ(outcomes.size(), 1u);
+  EXPECT_EQ(outcomes[0].result.name(), "LLCM visible-to-infrared");
+  EXPECT_TRUE(outcomes[0].rank_list.query_is_first_set);
+  EXPECT_EQ(outcomes[0].result.trials(0).valid_queries(), 1);
+  EXPECT_DOUBLE_EQ(outcomes[0].result.map().mean(), 1.0);
+}
+
 TEST(Protocols, RankListShowsChosenQueriesAfterTheRanking) {
   // One-dimensional raw features: distance = |difference|.
   FeatureSet query = pool_of({{1, 6, 1}, {2, 6, 1}, {3, 6, 1}});
@@ -343,6 +403,68 @@ TEST(EvaluationEndToEnd, RegdbBothDirectionsOfTheConfiguredTrial) {
     EXPECT_EQ(r.map().std(), 0.0);
   }
   EXPECT_EQ(report.results(0).trials(0).queries(), report.results(1).trials(0).gallery());
+}
+
+TEST(EvaluationEndToEnd, LlcmBothDirectionsOnTheSyntheticLayout) {
+  testing::TempDir dir;
+  const auto root = dir.str("llcm");
+  data::synthetic::write_synthetic_dataset(rfm::testing::small_synthetic(config::SyntheticConfig::LLCM), root, 2);
+  auto cfg = tiny_run(root, config::DataConfig::LLCM);
+  cfg.mutable_train()->set_run_dir(dir.str("run"));
+  cfg.mutable_evaluation()->set_trials(4);
+  EvaluationRequest req;
+  req.config = cfg;
+  req.export_dir = dir.str("features");
+  std::ostringstream log;
+  const auto report = run_evaluation(req, log);
+  ASSERT_EQ(report.results_size(), 2);
+  EXPECT_EQ(report.results(0).name(), "LLCM infrared-to-visible");
+  EXPECT_EQ(report.results(1).name(), "LLCM visible-to-infrared (as test.py)");
+  const auto features = read_feature_directory(dir.str("features"));
+  EXPECT_EQ(features.meta.dataset(), "LLCM");
+  for (const auto& r : report.results()) EXPECT_EQ(r.trials_size(), 4);
+  // Infrared-to-visible: every infrared test image queries a gallery of one visible image per
+  // identity and camera.
+  const auto& i2v = report.results(0).trials(0);
+  EXPECT_EQ(i2v.queries(), features.gallery.size());
+  std::set<std::pair<int64_t, int>> visible_groups;
+  for (size_t i = 0; i < features.query.labels.size(); ++i) {
+    visible_groups.insert({features.query.labels.pid[i], features.query.labels.camid[i]});
+  }
+  EXPECT_EQ(i2v.gallery(), static_cast<int>(visible_groups.size()));
+  // As test.py: the drawn infrared images query every visible image.
+  EXPECT_EQ(report.results(1).trials(0).gallery(), features.query.size());
+  // The same features evaluated again from the exported directory.
+  FeatureEvaluationRequest freq;
+  freq.feature_dirs = {dir.str("features")};
+  freq.evaluation = cfg.evaluation();
+  freq.out_dir = dir.str("from-features");
+  const auto again = run_feature_evaluation(freq, log);
+  ASSERT_EQ(again.results_size(), 2);
+  EXPECT_EQ(again.results(0).map().mean(), report.results(0).map().mean());
+  EXPECT_EQ(again.results(1).map().mean(), report.results(1).map().mean());
+}
+
+// A training run evaluates between steps: the evaluation must not change
+// the run's intra-op threads (it sets train.threads' for its extraction)
+// nor the CPU generator (it seeds the untrained model).
+TEST(EvaluationEndToEnd, LeavesTheThreadsAndGeneratorOfTheRun) {
+  testing::TempDir dir;
+  const auto root = dir.str("sysu");
+  data::synthetic::write_synthetic_dataset(rfm::testing::small_synthetic(), root, 2);
+  auto cfg = tiny_run(root, config::DataConfig::SYSU_MM01);
+  cfg.mutable_train()->set_run_dir(dir.str("run"));
+  cfg.mutable_train()->set_threads(2);
+  at::set_num_threads(1);
+  torch::manual_seed(77);
+  const auto before = torch::rand({4});
+  torch::manual_seed(77);
+  EvaluationRequest req;
+  req.config = cfg;
+  std::ostringstream log;
+  run_evaluation(req, log);
+  EXPECT_EQ(at::get_num_threads(), 1);
+  EXPECT_TRUE(torch::equal(torch::rand({4}), before));
 }
 
 TEST(ModelCheckpoint, WeightsRoundTripAndDamageIsNamed) {

@@ -73,7 +73,7 @@ TEST(RankingMetrics, CameraThreeQueriesDoNotSeeCameraTwo) {
   // RegDB rules keep camera 2 for every query.
   EXPECT_DOUBLE_EQ(evaluate_ranking(d, labels({1}, {3}), g, plain(3)).map, (1.0 + 2.0 / 3.0) / 2.0);
   // The rank list shows the ranking after the rule.
-  EXPECT_EQ(rank_gallery(d.data(), 3, 3, g.camid, sysu()), (std::vector<int64_t>{1, 2}));
+  EXPECT_EQ(rank_gallery(d.data(), 1, 3, g, sysu()), (std::vector<int64_t>{1, 2}));
 }
 
 TEST(RankingMetrics, QueriesWithoutMatchesAreSkippedForMapAndPlainCmc) {
@@ -135,6 +135,43 @@ TEST(RankingMetrics, AveragesOverQueries) {
 TEST(RankingMetrics, RejectsBadInput) {
   EXPECT_THROW(evaluate_ranking({0.1f}, labels({1}, {1}), labels({1, 2}, {1, 1}), plain()), std::invalid_argument);
   EXPECT_THROW(evaluate_ranking({0.1f}, labels({1}, {1}), labels({2}, {1}), plain()), std::invalid_argument);
+}
+
+RankingRules llcm(int max_rank = 5) {
+  RankingRules r;
+  r.exclude_same_identity_camera = true;
+  r.collapse_identities = true;
+  r.max_rank = max_rank;
+  return r;
+}
+
+// LLCM's rule (eval_llcm): a query loses the gallery images of its own
+// identity and camera, nothing else; the CMC collapses identities and is
+// divided by the queries with a match.  Gallery in distance order:
+//   g0 pid 1 cam 2 (0.1), g1 pid 3 cam 1, g2 pid 3 cam 4, g3 pid 1 cam 5, g4 pid 2 cam 2 (0.5).
+// q0 (pid 1, cam 2) loses g0: g1 g2 g3 g4, identities 3 1 2: R-1 0, R-2 1; AP = INP = 1/3 (its
+//   match is the third image).
+// q1 (pid 2, cam 9) loses nothing: identities 1 3 2: match at collapsed rank 3; AP = INP = 1/5.
+// q2 (pid 4, cam 1) has no match: zeros in the CMC sum, skipped for mAP; 2 valid queries.
+TEST(RankingMetrics, LlcmLeavesOutTheQuerysOwnIdentityAndCamera) {
+  const std::vector<float> row = {0.1f, 0.2f, 0.3f, 0.4f, 0.5f};
+  std::vector<float> d;
+  for (int q = 0; q < 3; ++q) d.insert(d.end(), row.begin(), row.end());
+  const auto gallery = labels({1, 3, 3, 1, 2}, {2, 1, 4, 5, 2});
+  const auto m = evaluate_ranking(d, labels({1, 2, 4}, {2, 9, 1}), gallery, llcm());
+  EXPECT_EQ(m.valid_queries, 2);
+  EXPECT_EQ(m.cmc, (std::vector<double>{0.0, 0.5, 1.0, 1.0, 1.0}));
+  EXPECT_DOUBLE_EQ(m.map, (1.0 / 3 + 1.0 / 5) / 2);
+  EXPECT_DOUBLE_EQ(m.minp, (1.0 / 3 + 1.0 / 5) / 2);
+  // Without the rule q0 keeps g0: matches at ranks 1 and 4, AP (1/1 + 2/4) / 2, R-1 1.
+  auto rules = llcm();
+  rules.exclude_same_identity_camera = false;
+  const auto without = evaluate_ranking(d, labels({1, 2, 4}, {2, 9, 1}), gallery, rules);
+  EXPECT_DOUBLE_EQ(without.cmc[0], 0.5);
+  EXPECT_DOUBLE_EQ(without.map, (0.75 + 1.0 / 5) / 2);
+  // SYSU's camera rule does not apply to LLCM: a camera-3 query keeps camera-2 images.
+  const auto cam3 = evaluate_ranking({0.1f, 0.2f}, labels({7}, {3}), labels({7, 8}, {2, 2}), llcm());
+  EXPECT_DOUBLE_EQ(cam3.map, 1.0);
 }
 
 }  // namespace

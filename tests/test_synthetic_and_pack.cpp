@@ -1,10 +1,12 @@
-// The synthetic dataset (written, deterministic, valid in both layouts) and
+// The synthetic dataset (written, deterministic, valid in each layout) and
 // the pack file (equal to decoding, stale and corrupt packs refused).
 #include <gtest/gtest.h>
 
-#include <filesystem>
+#include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
+#include <set>
 
 #include "dataset/dataset_readers.h"
 #include "dataset/dataset_source.h"
@@ -75,6 +77,76 @@ TEST(SyntheticDataset, RegdbLayoutListsEveryTrial) {
     EXPECT_EQ(l.records.size(), 11u * 2 * 2);
     EXPECT_EQ(make_training_set(l).num_classes(), 8);
   }
+}
+
+// LLCM's layout: the split files, both modalities per camera (no infrared
+// camera 3), dense training labels, grey infrared images, and a dataset the
+// reader lists without a problem and the training set accepts.
+TEST(SyntheticDataset, LlcmLayoutAsPublished) {
+  TempDir dir;
+  const auto o = small_synthetic(config::SyntheticConfig::LLCM);
+  const auto summary = synthetic::write_synthetic_dataset(o, dir.str(), 2);
+  ValidationReport report;
+  const auto l = list_llcm(dir.str(), report);
+  ASSERT_TRUE(report.ok()) << report.first_error_line("llcm");
+  EXPECT_EQ(static_cast<int64_t>(l.records.size()), summary.visible_images + summary.infrared_images);
+  std::set<int64_t> train_labels, test_ids;
+  std::set<std::pair<int64_t, int>> visible_at, infrared_at;
+  for (const auto& r : l.records) {
+    if (r.split == Split::kTrain) {
+      train_labels.insert(r.pid);
+      EXPECT_EQ(r.path.rfind(r.modality == Modality::kVisible ? "train_vis/cam" : "train_nir/cam", 0), 0u) << r.path;
+      EXPECT_GE(r.camid, 1) << r.path;  // read from the path
+    } else {
+      test_ids.insert(r.pid);
+      (r.modality == Modality::kVisible ? visible_at : infrared_at).insert({r.pid, r.camid});
+    }
+    if (r.modality == Modality::kInfrared) {
+      EXPECT_NE(r.camid, 3) << r.path;
+    }
+  }
+  // Labels 0..7, dense; 3 test identities, each in both modalities.
+  EXPECT_EQ(train_labels, (std::set<int64_t>{0, 1, 2, 3, 4, 5, 6, 7}));
+  EXPECT_EQ(test_ids.size(), 3u);
+  for (const int64_t pid : test_ids) {
+    EXPECT_TRUE(std::any_of(visible_at.begin(), visible_at.end(), [&](const auto& g) { return g.first == pid; }));
+    EXPECT_TRUE(std::any_of(infrared_at.begin(), infrared_at.end(), [&](const auto& g) { return g.first == pid; }));
+  }
+  EXPECT_EQ(make_training_set(l).num_classes(), 8);
+  // Infrared images are grey.
+  for (const auto& r : l.records) {
+    if (r.modality != Modality::kInfrared) continue;
+    const auto image = read_image_file(l.full_path(r));
+    int64_t colour = 0;
+    for (size_t i = 0; i + 2 < image.pixels.size(); i += 3) {
+      colour += std::abs(image.pixels[i] - image.pixels[i + 1]) + std::abs(image.pixels[i + 1] - image.pixels[i + 2]);
+    }
+    EXPECT_EQ(colour, 0) << r.path;
+    break;
+  }
+}
+
+TEST(LlcmReader, BrokenLayoutsAreReportedByFile) {
+  TempDir dir;
+  synthetic::write_synthetic_dataset(small_synthetic(config::SyntheticConfig::LLCM), dir.str(), 2);
+  {
+    std::ofstream(dir.path() / "idx/train_nir.txt", std::ios::app) << "train_nir/cam1/9999/0001.jpg 3\nno-label-here\n";
+    std::ofstream(dir.path() / "idx/test_id.txt", std::ios::trunc) << "1,x\n";
+  }
+  ValidationReport report;
+  list_llcm(dir.str(), report);
+  std::string all;
+  for (const auto& p : report.problems) all += p.where + ": " + p.message + "\n";
+  EXPECT_NE(all.find("train_nir.txt:"), std::string::npos) << all;
+  EXPECT_NE(all.find("train_nir/cam1/9999/0001.jpg: no such image"), std::string::npos) << all;
+  EXPECT_NE(all.find("expected 'relative/path label', got 'no-label-here'"), std::string::npos) << all;
+  EXPECT_NE(all.find("test_id.txt:1: 'x' is not a person id"), std::string::npos) << all;
+  fs::remove_all(dir.path() / "test_nir");
+  ValidationReport no_folder;
+  list_llcm(dir.str(), no_folder);
+  EXPECT_FALSE(no_folder.ok());
+  EXPECT_NE(no_folder.first_error_line("LLCM").find("test_nir: missing folder"), std::string::npos)
+      << no_folder.first_error_line("LLCM");
 }
 
 TEST(SyntheticRenderer, NirToVisibleFactorIsConstantWithinAMaterial) {

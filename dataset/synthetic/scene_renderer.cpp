@@ -185,6 +185,26 @@ CameraModel regdb_camera(int camid) {
   return c;
 }
 
+CameraModel llcm_camera(int camid, bool infrared) {
+  CameraModel c;
+  c.id = camid;  // one scene per camera, whichever mode records it
+  c.outdoor = camid > 4;
+  if (infrared) {
+    c.spectrum = Spectrum::kNearInfrared;
+    c.intensity = 0.8f + 0.05f * static_cast<float>(camid % 4);
+    c.noise = 0.035f;
+    c.spot = 0.4f + 0.05f * static_cast<float>(camid % 3);
+  } else {
+    // Low light: a third to a half of the SYSU cameras' exposure, sodium
+    // (warm) or LED (cold) street lighting, more sensor noise.
+    const bool sodium = camid % 2 == 1;
+    c.illuminant = sodium ? std::array<float, 3>{1.0f, 0.78f, 0.5f} : std::array<float, 3>{0.85f, 0.95f, 1.0f};
+    c.intensity = 0.35f + 0.03f * static_cast<float>(camid);
+    c.noise = 0.03f;
+  }
+  return c;
+}
+
 ImageU8 render_view(const PedestrianIdentity& person, const CameraModel& camera, uint64_t scene_seed,
                     uint64_t view_seed, int height, int width) {
   SeededRandom scene(scene_seed, static_cast<uint64_t>(camera.id));

@@ -36,6 +36,9 @@ struct CameraModel {
 CameraModel sysu_camera(int camid);
 // RegDB's pair: 1 visible, 2 thermal.
 CameraModel regdb_camera(int camid);
+// LLCM's nine cameras, each recording both modalities of one scene: low-light
+// visible (dim, warm or cold street lighting, noisy) or its NIR mode.
+CameraModel llcm_camera(int camid, bool infrared);
 
 // One view; single-channel for NIR and thermal cameras.  `scene_seed` fixes
 // the camera's background layout, `view_seed` everything of this view.

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iomanip>
+#include <map>
 #include <mutex>
 #include <sstream>
 #include <thread>
@@ -54,10 +55,22 @@ struct Job {
   int camid;
   int index;
   std::string path;  // relative to the output
+  bool infrared;
 };
 
-void render_all(const std::vector<Job>& jobs, const config::SyntheticConfig& o, const fs::path& out, bool regdb,
-                int threads) {
+CameraModel camera_of(const Job& j, config::SyntheticConfig::Layout layout) {
+  switch (layout) {
+    case config::SyntheticConfig::REGDB: return regdb_camera(j.camid);
+    case config::SyntheticConfig::LLCM: return llcm_camera(j.camid, j.infrared);
+    default: return sysu_camera(j.camid);
+  }
+}
+
+// LLCM's cameras as the reference code walks them (dataset_readers.h).
+const std::vector<int> kLlcmVisibleCameras = {1, 2, 3, 4, 5, 6, 7, 8, 9};
+const std::vector<int> kLlcmInfraredCameras = {1, 2, 4, 5, 6, 7, 8, 9};
+
+void render_all(const std::vector<Job>& jobs, const config::SyntheticConfig& o, const fs::path& out, int threads) {
   std::atomic<size_t> next{0};
   std::string failure;
   std::mutex failure_mutex;
@@ -66,10 +79,12 @@ void render_all(const std::vector<Job>& jobs, const config::SyntheticConfig& o, 
       const Job& j = jobs[i];
       try {
         const auto person = draw_identity(o.seed(), j.pid);
-        const CameraModel cam = regdb ? regdb_camera(j.camid) : sysu_camera(j.camid);
+        const CameraModel cam = camera_of(j, o.layout());
         const int h = static_cast<int>(std::lround(o.height() * cam.resolution));
         const int w = static_cast<int>(std::lround(o.width() * cam.resolution));
-        const uint64_t view_seed = mix64(mix64(mix64(o.seed(), static_cast<uint64_t>(j.pid)), j.camid), j.index);
+        // LLCM's cameras record both modalities: its infrared views get their own seeds.
+        const uint64_t camera_key = static_cast<uint64_t>(j.camid) + (j.infrared && o.layout() == config::SyntheticConfig::LLCM ? 100 : 0);
+        const uint64_t view_seed = mix64(mix64(mix64(o.seed(), static_cast<uint64_t>(j.pid)), camera_key), j.index);
         const auto image = render_view(person, cam, o.seed(), view_seed, h, w);
         fs::create_directories((out / j.path).parent_path());
         write_image_file((out / j.path).string(), image, o.jpeg_quality());
@@ -93,7 +108,7 @@ SyntheticSummary write_synthetic_dataset(const config::SyntheticConfig& o, const
   SyntheticSummary summary;
   summary.output = output;
   const fs::path out(output);
-  const bool regdb = o.layout() == config::SyntheticConfig::REGDB;
+  const auto layout = o.layout();
   std::string options_text;
   google::protobuf::TextFormat::PrintToString(o, &options_text);
 
@@ -118,7 +133,7 @@ SyntheticSummary write_synthetic_dataset(const config::SyntheticConfig& o, const
   std::vector<int64_t> test(pids.begin(), pids.begin() + n_test), training(pids.begin() + n_test, pids.end());
 
   std::vector<Job> jobs;
-  if (!regdb) {
+  if (layout == config::SyntheticConfig::SYSU_MM01) {
     for (int64_t pid = 1; pid <= total; ++pid) {
       SeededRandom cams(o.seed(), 0xCA, static_cast<uint64_t>(pid));
       // Always one indoor visible and one infrared camera (so every identity
@@ -128,28 +143,65 @@ SyntheticSummary write_synthetic_dataset(const config::SyntheticConfig& o, const
         const bool present = cam == vis || cam == ir || cams.chance(o.camera_presence());
         if (!present) continue;
         for (int n = 1; n <= o.images_per_camera(); ++n) {
-          jobs.push_back({pid, cam, n, "cam" + std::to_string(cam) + "/" + four_digits(pid) + "/" + four_digits(n) + ".jpg"});
+          jobs.push_back({pid, cam, n, "cam" + std::to_string(cam) + "/" + four_digits(pid) + "/" + four_digits(n) + ".jpg",
+                          cam == 3 || cam == 6});
         }
       }
     }
-  } else {
+  } else if (layout == config::SyntheticConfig::REGDB) {
     for (int64_t pid = 1; pid <= total; ++pid) {
       for (int n = 1; n <= o.images_per_camera(); ++n) {
-        jobs.push_back({pid, 1, n, "Visible/" + std::to_string(pid) + "/" + std::to_string(n) + ".bmp"});
-        jobs.push_back({pid, 2, n, "Thermal/" + std::to_string(pid) + "/" + std::to_string(n) + ".bmp"});
+        jobs.push_back({pid, 1, n, "Visible/" + std::to_string(pid) + "/" + std::to_string(n) + ".bmp", false});
+        jobs.push_back({pid, 2, n, "Thermal/" + std::to_string(pid) + "/" + std::to_string(n) + ".bmp", true});
+      }
+    }
+  } else {
+    // LLCM: each identity passes one camera by day and one at night for
+    // sure (the same one, now and then: its own-camera matches are what
+    // the protocol leaves out), the others with camera_presence / 3 each.
+    std::vector<bool> is_test(static_cast<size_t>(total) + 1, false);
+    for (const int64_t pid : test) is_test[static_cast<size_t>(pid)] = true;
+    for (int64_t pid = 1; pid <= total; ++pid) {
+      SeededRandom cams(o.seed(), 0x11C, static_cast<uint64_t>(pid));
+      const std::string split = is_test[static_cast<size_t>(pid)] ? "test" : "train";
+      const int day = kLlcmVisibleCameras[cams.below(kLlcmVisibleCameras.size())];
+      const int night = kLlcmInfraredCameras[cams.below(kLlcmInfraredCameras.size())];
+      for (const bool infrared : {false, true}) {
+        for (const int cam : infrared ? kLlcmInfraredCameras : kLlcmVisibleCameras) {
+          const bool present = cam == (infrared ? night : day) || cams.chance(o.camera_presence() / 3);
+          if (!present) continue;
+          const std::string dir = split + (infrared ? "_nir" : "_vis") + "/cam" + std::to_string(cam) + "/" + four_digits(pid);
+          for (int n = 1; n <= o.images_per_camera(); ++n) {
+            jobs.push_back({pid, cam, n, dir + "/" + four_digits(n) + ".jpg", infrared});
+          }
+        }
       }
     }
   }
-  for (const auto& j : jobs) {
-    const bool ir = regdb ? j.camid == 2 : (j.camid == 3 || j.camid == 6);
-    ++(ir ? summary.infrared_images : summary.visible_images);
-  }
+  for (const auto& j : jobs) ++(j.infrared ? summary.infrared_images : summary.visible_images);
   summary.identities = total;
 
   if (!summary.reused) {
     fs::create_directories(out);
-    render_all(jobs, o, out, regdb, threads);
-    if (!regdb) {
+    render_all(jobs, o, out, threads);
+    if (layout == config::SyntheticConfig::LLCM) {
+      // idx/train_{vis,nir}.txt: 'path label' with labels dense over the
+      // sorted training identities, as published; idx/test_id.txt.
+      fs::create_directories(out / "idx");
+      std::vector<int64_t> sorted_training = training;
+      std::sort(sorted_training.begin(), sorted_training.end());
+      std::map<int64_t, int64_t> label;
+      for (size_t i = 0; i < sorted_training.size(); ++i) label[sorted_training[i]] = static_cast<int64_t>(i);
+      std::string vis, nir;
+      for (const auto& j : jobs) {
+        const auto it = label.find(j.pid);
+        if (it == label.end()) continue;
+        (j.infrared ? nir : vis) += j.path + " " + std::to_string(it->second) + "\n";
+      }
+      write_text(out / "idx" / "train_vis.txt", vis);
+      write_text(out / "idx" / "train_nir.txt", nir);
+      write_text(out / "idx" / "test_id.txt", join_ids(test));
+    } else if (layout == config::SyntheticConfig::SYSU_MM01) {
       fs::create_directories(out / "exp");
       const size_t n_val = static_cast<size_t>(std::floor(training.size() * o.val_fraction()));
       std::vector<int64_t> train(training.begin(), training.end() - static_cast<std::ptrdiff_t>(n_val));
