@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <filesystem>
@@ -47,6 +48,18 @@ ExtractionOptions extraction_options(const config::RunConfig& c, torch::Device d
   return o;
 }
 
+data::Modality guessed_modality(const data::ImageU8& image) {
+  if (image.channels < 3) return data::Modality::kInfrared;
+  const size_t pixels = static_cast<size_t>(image.height) * static_cast<size_t>(image.width);
+  if (pixels == 0) return data::Modality::kVisible;
+  uint64_t difference = 0;
+  const uint8_t* p = image.pixels.data();
+  for (size_t i = 0; i < pixels; ++i, p += image.channels) {
+    difference += static_cast<uint64_t>(std::abs(int{p[0]} - int{p[1]}) + std::abs(int{p[1]} - int{p[2]}));
+  }
+  return difference < 2 * pixels ? data::Modality::kInfrared : data::Modality::kVisible;
+}
+
 FeatureSet extract_features(model::RfmModel& model, const std::vector<data::ImageRecord>& records,
                             const TestImageSource& source, const ExtractionOptions& o) {
   const bool was_training = model->is_training();
@@ -85,13 +98,16 @@ FeatureSet extract_features(model::RfmModel& model, const std::vector<data::Imag
     std::vector<int64_t> modality(static_cast<size_t>(count));
     for (int64_t i = 0; i < count; ++i) {
       std::memcpy(batch[i].data_ptr<uint8_t>(), images[i].pixels.data(), images[i].pixels.size());
-      modality[i] = records[start + i].modality == data::Modality::kInfrared ? 1 : 0;
+      const auto m = o.guess_modality ? guessed_modality(images[i]) : records[start + i].modality;
+      set.modality.push_back(m);
+      modality[i] = m == data::Modality::kInfrared ? 1 : 0;
     }
     auto x = batch.to(o.device).permute({0, 3, 1, 2}).to(torch::kFloat32).div_(255.0).sub_(mean).div_(stdev);
     const auto mod = torch::tensor(modality, torch::kInt64).to(o.device);
     auto emb = model->forward(x, mod).embedding;
     if (o.flip_average) emb = (emb + model->forward(x.flip({3}), mod).embedding) * 0.5;
     chunks.push_back(emb.to(torch::kCPU, torch::kFloat32).contiguous());
+    if (o.progress) o.progress(start + count, n);
   }
   if (was_training) model->train();
   const auto all = chunks.empty() ? torch::empty({0, 0}) : torch::cat(chunks, 0);

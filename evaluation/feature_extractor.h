@@ -3,6 +3,7 @@
 // test transform has no pad, crop or flip), normalised, the model in eval
 // mode without autograd, optionally averaged with the flipped image's.
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -39,12 +40,23 @@ struct ExtractionOptions {
   bool flip_average = false;
   int decode_threads = 2;
   torch::Device device = torch::kCPU;
+  // Each image's modality from its pixels (guessed_modality) instead of its
+  // record: images of unknown origin (`rfm embed` of a folder).
+  bool guess_modality = false;
+  // Called after each batch with the images done and the total.
+  std::function<void(int64_t done, int64_t total)> progress;
 };
+
+// Infrared cameras give grey images (the three channels equal up to JPEG's
+// chroma noise): an image whose channels differ by less than 2 grey levels
+// on average is infrared, any other visible.
+data::Modality guessed_modality(const data::ImageU8& image);
 
 ExtractionOptions extraction_options(const config::RunConfig& config, torch::Device device);
 
 // Embeddings ([N, K*D], not normalised) of `records`, in their order, with
-// their labels and paths.  Restores the model's training mode.
+// their labels, paths and the modality each was embedded as (MAM's branch).
+// Restores the model's training mode.
 FeatureSet extract_features(model::RfmModel& model, const std::vector<data::ImageRecord>& records,
                             const TestImageSource& source, const ExtractionOptions& options);
 

@@ -39,6 +39,11 @@ void write_set(const fs::path& dir, const std::string& role, const FeatureSet& s
   }
   write_lines(dir / (role + "_labels.txt"), labels);
   if (!set.paths.empty()) write_lines(dir / (role + "_paths.txt"), set.paths);
+  if (!set.modality.empty()) {
+    std::vector<std::string> modalities;
+    for (const auto m : set.modality) modalities.push_back(data::modality_name(m));
+    write_lines(dir / (role + "_modalities.txt"), modalities);
+  }
 }
 
 FeatureSet read_set(const fs::path& dir, const std::string& role) {
@@ -70,6 +75,21 @@ FeatureSet read_set(const fs::path& dir, const std::string& role) {
                                std::to_string(set.features.rows) + " rows of " + role + ".npy");
     }
   }
+  const auto modality_file = dir / (role + "_modalities.txt");
+  if (fs::exists(modality_file)) {
+    const auto lines = read_lines(modality_file);
+    for (size_t i = 0; i < lines.size(); ++i) {
+      if (lines[i] != "visible" && lines[i] != "infrared") {
+        throw std::runtime_error(modality_file.string() + ":" + std::to_string(i + 1) +
+                                 ": expected 'visible' or 'infrared', got '" + lines[i] + "'");
+      }
+      set.modality.push_back(lines[i] == "infrared" ? data::Modality::kInfrared : data::Modality::kVisible);
+    }
+    if (static_cast<int64_t>(set.modality.size()) != set.features.rows) {
+      throw std::runtime_error(modality_file.string() + ": " + std::to_string(set.modality.size()) +
+                               " modalities for " + std::to_string(set.features.rows) + " rows of " + role + ".npy");
+    }
+  }
   return set;
 }
 
@@ -86,6 +106,7 @@ FeatureSet select_rows(const FeatureSet& set, const std::vector<int64_t>& rows) 
     out.labels.pid.push_back(set.labels.pid[r]);
     out.labels.camid.push_back(set.labels.camid[r]);
     if (!set.paths.empty()) out.paths.push_back(set.paths[r]);
+    if (!set.modality.empty()) out.modality.push_back(set.modality[r]);
   }
   return out;
 }

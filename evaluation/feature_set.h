@@ -1,13 +1,17 @@
 #pragma once
 // Embeddings with their labels, and the exported feature directory:
 //   query.npy, query_labels.txt ('pid camid' per line), query_paths.txt,
-//   gallery.npy, gallery_labels.txt, gallery_paths.txt, features.pbtxt.
-// The paths files and features.pbtxt are optional when reading (features
-// from another codebase); the labels must match the matrices row for row.
+//   gallery.npy, gallery_labels.txt, gallery_paths.txt, features.pbtxt,
+//   and <role>_modalities.txt ('visible' or 'infrared' per line) where the
+//   modality of each row is known.
+// The paths and modalities files and features.pbtxt are optional when
+// reading (features from another codebase); the labels must match the
+// matrices row for row.
 
 #include <string>
 #include <vector>
 
+#include "dataset/image_record.h"
 #include "evaluation/npy_file.h"
 #include "evaluation/ranking_metrics.h"
 #include "evaluation_report.pb.h"
@@ -18,6 +22,7 @@ struct FeatureSet {
   FloatMatrix features;            // N x D
   Labels labels;
   std::vector<std::string> paths;  // empty or N, relative to the export's image_root
+  std::vector<data::Modality> modality;  // empty or N
   int64_t size() const { return features.rows; }
 };
 

@@ -25,7 +25,7 @@ namespace rfm::eval {
 struct RankList {
   std::vector<int64_t> query_rows;
   std::vector<std::vector<int64_t>> gallery_rows;  // top rank_list_size, nearest first
-  std::vector<std::vector<bool>> matches;
+  std::vector<std::vector<bool>> matches;  // empty: unknown (`rfm search`)
   bool query_is_first_set = true;  // false: RegDB thermal-to-visible (queries from the second set)
 };
 

@@ -127,7 +127,10 @@ void write_rank_list_png(const std::string& path, const std::string& title, cons
     canvas.blit(tile(query_set, list.query_rows[q]), left + kBorder, y + kBorder);
     for (size_t k = 0; k < list.gallery_rows[q].size(); ++k) {
       const int x = left + 2 * kGap + static_cast<int>(k + 1) * cell_w;
-      const plot::Rgb border = list.matches[q][k] ? plot::Rgb{20, 170, 40} : plot::Rgb{210, 30, 30};
+      // No labels (`rfm search`): a neutral border.
+      const plot::Rgb border = list.matches.empty()   ? plot::Rgb{90, 90, 200}
+                               : list.matches[q][k]   ? plot::Rgb{20, 170, 40}
+                                                      : plot::Rgb{210, 30, 30};
       canvas.rect_outline(x, y, kThumbWidth + 2 * kBorder, kThumbHeight + 2 * kBorder, kBorder, border);
       canvas.blit(tile(gallery_set, list.gallery_rows[q][k]), x + kBorder, y + kBorder);
     }

@@ -2,7 +2,8 @@
 // The files an evaluation leaves: report.json (the protobuf JSON mapping of
 // EvaluationReport), report.md (a summary table), cmc.png (mean CMC curve
 // of each protocol) and rank_list_<protocol>.png (chosen queries and their
-// nearest gallery images, green border for a match, red otherwise).
+// nearest gallery images, green border for a match, red otherwise, blue
+// where the list has no labels).
 
 #include <functional>
 #include <string>

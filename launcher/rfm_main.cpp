@@ -12,6 +12,9 @@
 //   rfm grid         expand|pending|collect --grid G.pbtxt   hyperparameter grids (slurm/submit-grid)
 //   rfm evaluate-features --features DIR... [--dataset sysu-mm01|regdb] [--config F] [--set ...] --out DIR
 //   rfm inspect      --checkpoint P                step, config hash, weights digest
+//   rfm export       --checkpoint P --format safetensors|pth --out FILE   the model for PyTorch
+//   rfm embed        --checkpoint P --images DIR|MANIFEST --out DIR       features of any images
+//   rfm search       --features DIR --query IMG... [--top-k K]            their nearest gallery images
 // Exit codes: 0 success, 1 runtime failure, 2 bad command line or
 // configuration, 3 non-finite loss or gradient, 4 bad dataset or pack,
 // 5 unreadable checkpoint or feature file, 6 a rank died or hung
@@ -47,7 +50,9 @@
 #include "trainer/run/training_plots.h"
 #include "trainer/run/training_run.h"
 #include "control/status_query.h"
+#include "evaluation/image_search.h"
 #include "launcher/grid_command.h"
+#include "launcher/model_export_command.h"
 #include "launcher/job_launcher.h"
 #include "launcher/worker_metrics.h"
 #include "launcher/worker_supervision.h"
@@ -125,6 +130,9 @@ struct Arguments {
   std::vector<std::string> mpirun_args;
   std::string address, run_dir;
   std::string grid;
+  std::string format, images, modality = "auto";
+  std::vector<std::string> queries;
+  int top_k = 10;
 };
 
 struct UsageError : std::runtime_error {
@@ -158,6 +166,11 @@ Arguments parse(int argc, char** argv) {
       else if (arg == "--address") a.address = value();
       else if (arg == "--run-dir") a.run_dir = value();
       else if (arg == "--grid") a.grid = value();
+      else if (arg == "--format") a.format = value();
+      else if (arg == "--images") a.images = value();
+      else if (arg == "--query") a.queries.push_back(value());
+      else if (arg == "--top-k") a.top_k = std::stoi(value());
+      else if (arg == "--modality") a.modality = value();
       else if (arg.rfind("--", 0) == 0) throw UsageError("unknown option " + arg);
       else a.inputs.push_back(arg);
     } catch (const std::logic_error&) {
@@ -225,6 +238,14 @@ int validate_dataset(const rfm::config::RunConfig& config) {
   return 0;
 }
 
+rfm::eval::ModalityChoice modality_choice(const Arguments& a) {
+  try {
+    return rfm::eval::parse_modality_choice(a.modality);
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(e.what());
+  }
+}
+
 // evaluate: the configuration is --config's, or else the first checkpoint's
 // (with --set overrides either way).
 rfm::config::RunConfig evaluation_config(const Arguments& a) {
@@ -250,6 +271,38 @@ int inspect(const Arguments& a) {
   std::cout << "checkpoint: " << path << "\nstep: " << info.step << "\nepoch: " << info.epoch
             << "\nconfig_hash: " << info.config_hash << "\ntraining_state: " << (info.has_training_state ? "yes" : "no")
             << "\nparameters: " << values << "\nweights_digest: " << rfm::engine::weights_digest(*model) << "\n";
+  return 0;
+}
+
+int embed(const Arguments& a) {
+  rfm::eval::EmbedRequest request;
+  if (a.checkpoints.size() != 1) throw UsageError("embed needs one --checkpoint FILE");
+  if (a.images.empty()) throw UsageError("embed needs --images DIR|MANIFEST");
+  if (a.out.empty()) throw UsageError("embed needs --out DIR");
+  request.checkpoint = a.checkpoints.front();
+  request.images = a.images;
+  request.out_dir = a.out;
+  request.modality = modality_choice(a);
+  request.overrides = a.overrides;
+  request.progress_bar = ::isatty(STDOUT_FILENO) != 0;
+  rfm::eval::run_embed(request, std::cout);
+  return 0;
+}
+
+int search(const Arguments& a) {
+  rfm::eval::SearchRequest request;
+  if (a.features.size() != 1) throw UsageError("search needs one --features DIR");
+  if (a.queries.empty()) throw UsageError("search needs --query IMG (repeatable)");
+  if (a.top_k < 1) throw UsageError("--top-k must be at least 1");
+  if (a.checkpoints.size() > 1) throw UsageError("search takes at most one --checkpoint");
+  request.features_dir = a.features.front();
+  request.queries = a.queries;
+  request.top_k = a.top_k;
+  if (!a.checkpoints.empty()) request.checkpoint = a.checkpoints.front();
+  request.modality = modality_choice(a);
+  request.overrides = a.overrides;
+  request.out_png = a.out;
+  rfm::eval::run_search(request, std::cout);
   return 0;
 }
 
@@ -436,7 +489,8 @@ int main(int argc, char** argv) {
       return 0;
     }
     const std::vector<std::string> commands = {"train", "launch", "status", "plot", "check-config", "ltg-preview", "synthesize", "validate", "pack",
-                                               "evaluate", "evaluate-features", "grid", "inspect"};
+                                               "evaluate", "evaluate-features", "grid", "inspect", "export", "embed",
+                                               "search"};
     if (std::find(commands.begin(), commands.end(), args.command) == commands.end()) {
       throw UsageError("unknown command '" + args.command + "'");
     }
@@ -445,6 +499,16 @@ int main(int argc, char** argv) {
     if (args.command == "train") rfm::run::start_stop_signal_watcher();
     if (args.command == "evaluate") return evaluate(args);
     if (args.command == "inspect") return inspect(args);
+    if (args.command == "embed") return embed(args);
+    if (args.command == "search") return search(args);
+    if (args.command == "export") {
+      if (args.checkpoints.size() != 1) throw UsageError("export needs one --checkpoint FILE");
+      try {
+        return rfm::launch::run_export_command(args.checkpoints.front(), args.format, args.out, std::cout);
+      } catch (const std::invalid_argument& e) {
+        throw UsageError(e.what());
+      }
+    }
     if (args.command == "launch") return launch(args);
     if (args.command == "status") return status(args);
     if (args.command == "grid") {

@@ -9,8 +9,16 @@ optional CBAM spatial attention), K-stripe PCB pooling, per part FC -> BN -> cla
 The initialisation is ours too: torchvision's for the ResNet, N(0, 0.001) classifiers, and the
 part FCs as the configuration's ``model.part_fc_init`` says (``pytorch``, PyTorch's default
 ``nn.Linear`` init, or ``kaiming_fan_out``, PCB's ``weights_init_kaiming``).
+
+A trained model leaves rfm-cluster with ``rfm export`` and comes back here:
+
+    import rfm_model
+    model = rfm_model.load_exported("model.safetensors")   # or model.pth (+ model.pth.json)
+    features = rfm_model.embed(model, images_uint8_nchw, modality)   # 0 visible, 1 infrared
 """
 import copy
+import json
+import struct
 
 import torch
 import torch.nn as nn
@@ -144,3 +152,65 @@ class RfmModel(nn.Module):
         reduced, normalized, logits = self.head(feature)
         return (reduced if self.metric_before_bn else normalized), logits, normalized.flatten(1), branches
 
+
+_SAFETENSORS_DTYPES = {"F64": torch.float64, "F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16,
+                       "I64": torch.int64, "I32": torch.int32, "I16": torch.int16, "I8": torch.int8,
+                       "U8": torch.uint8, "BOOL": torch.bool}
+
+
+def read_safetensors(path):
+    """(state dict, metadata) of a safetensors file, with json and torch alone: an 8-byte
+    little-endian header length, the JSON header, then each tensor's raw bytes."""
+    with open(path, "rb") as f:
+        (n,) = struct.unpack("<Q", f.read(8))
+        header = json.loads(f.read(n))
+        data = f.read()
+    metadata = header.pop("__metadata__", {})
+    state = {}
+    for name, entry in sorted(header.items(), key=lambda item: item[1]["data_offsets"][0]):
+        begin, end = entry["data_offsets"]
+        dtype = _SAFETENSORS_DTYPES[entry["dtype"]]
+        flat = torch.frombuffer(bytearray(data[begin:end]), dtype=dtype) if end > begin else torch.empty(0, dtype=dtype)
+        state[name] = flat.reshape(entry["shape"])
+    return state, metadata
+
+
+def load_exported(path):
+    """The network of an `rfm export` file, in eval mode: a .safetensors file (its metadata
+    names the architecture) or a .pth (torch.load gives the state dict; the architecture is in
+    PATH.json).  Its test transform is in model.transform: height, width, mean, std and
+    flip_average, for embed()."""
+    if path.endswith(".safetensors"):
+        state, meta = read_safetensors(path)
+    else:
+        state = torch.load(path, map_location="cpu")
+        with open(path + ".json") as f:
+            meta = json.load(f)
+    if meta.get("rfm.mam_part_source", "block3") != "block3":
+        raise ValueError(f"{path}: MAM part source {meta['rfm.mam_part_source']} is not built here")
+    model = RfmModel(depth=int(meta["rfm.depth"]), classes=int(meta["rfm.num_classes"]),
+                     parts=int(meta["rfm.num_parts"]), part_dim=int(meta["rfm.part_dim"]),
+                     attention=meta["rfm.attention"], last_stride=int(meta["rfm.last_stride"]),
+                     metric_before_bn=meta["rfm.metric_feature"] == "before_bn",
+                     reweighting=meta["rfm.mam_reweighting"])
+    model.load_state_dict(state, strict=True)
+    model.eval()
+    model.transform = {"height": int(meta["rfm.height"]), "width": int(meta["rfm.width"]),
+                       "mean": [float(v) for v in meta["rfm.mean"].split()],
+                       "std": [float(v) for v in meta["rfm.std"].split()],
+                       "flip_average": meta["rfm.flip_average"] == "true"}
+    return model
+
+
+@torch.no_grad()
+def embed(model, images, modality):
+    """Embeddings [N, K*D] (not normalised) as `rfm embed` and `rfm evaluate` compute them:
+    images uint8 [N, 3, H, W] at the model's size, modality [N] (0 visible, 1 infrared)."""
+    t = model.transform
+    mean = torch.tensor(t["mean"], dtype=torch.float32).view(1, 3, 1, 1)
+    std = torch.tensor(t["std"], dtype=torch.float32).view(1, 3, 1, 1)
+    x = (images.float() / 255.0 - mean) / std
+    emb = model(x, modality)[2]
+    if t["flip_average"]:
+        emb = (emb + model(x.flip(3), modality)[2]) * 0.5
+    return emb

@@ -5,23 +5,8 @@ rfm=$1
 src=$2
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-failures=0
-passes=0
-
-check() {  # check NAME EXPECTED_RC PATTERN -- command...
-  local name=$1 want_rc=$2 pattern=$3
-  shift 4
-  local out rc
-  out=$("$@" 2>&1)
-  rc=$?
-  if [[ $rc -eq $want_rc ]] && grep -qE -- "$pattern" <<<"$out"; then
-    passes=$((passes + 1))
-  else
-    echo "FAIL $name: rc=$rc (want $want_rc), output:"
-    echo "$out" | tail -5
-    failures=$((failures + 1))
-  fi
-}
+# shellcheck source=check_command.sh
+source "$(dirname "$0")/check_command.sh"
 
 check "unknown command" 2 "unknown command 'fly'" -- "$rfm" fly
 check "grid needs an action" 2 "grid needs one action" -- "$rfm" grid --grid x.pbtxt

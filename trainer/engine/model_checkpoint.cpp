@@ -92,6 +92,18 @@ std::string config_hash(const config::RunConfig& config) {
   return hex16(fnv1a(kFnvOffset, text.data(), text.size()));
 }
 
+std::string architecture_text(const config::ModelConfig& model) {
+  config::ModelConfig m = model;
+  m.clear_pretrained();
+  m.clear_part_fc_init();
+  google::protobuf::TextFormat::Printer printer;
+  printer.SetSingleLineMode(true);
+  std::string text;
+  printer.PrintToString(m, &text);
+  while (!text.empty() && text.back() == ' ') text.pop_back();
+  return text;
+}
+
 std::string weights_digest(const torch::nn::Module& module) {
   uint64_t h = kFnvOffset;
   auto add = [&](const std::string& name, const torch::Tensor& t) {

@@ -46,6 +46,11 @@ struct TrainingState {
 // digits: tells whether a resumed run changed its configuration.
 std::string config_hash(const config::RunConfig& config);
 
+// The architecture a ModelConfig builds, as one line of text format (the
+// pretrained file and the part FCs' initialisation left out: where the
+// initial weights came from is not the architecture).  Equal strings: the same module tree and shapes.
+std::string architecture_text(const config::ModelConfig& model);
+
 // A 64-bit FNV-1a over every parameter and buffer (name, dtype, shape and
 // bytes, in the module's order), as 16 hex digits: two models with equal
 // digests hold the same weights bit for bit (`rfm inspect`).

@@ -282,6 +282,13 @@ class Unpickler {
       if (args->items.empty() || args->items[0]->kind != PyValue::Kind::kTensor) fail("malformed parameter record");
       return args->items[0];
     }
+    // TorchScript's pickler (torch::pickle_save, so `rfm export --format
+    // pth`) tags a typed dict with its type ("Dict[str, Tensor]"); Python's
+    // torch.load returns the dict itself, and so do we.
+    if (name == "torch.jit._pickle.restore_type_tag") {
+      if (args->items.empty() || args->items[0]->kind != PyValue::Kind::kDict) fail("malformed type tag");
+      return args->items[0];
+    }
     fail("unsupported object " + name + " (a state-dict file holds tensors only)");
   }
 
