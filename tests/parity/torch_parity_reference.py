@@ -21,6 +21,7 @@ from our C++, so that agreement means the same mathematics, not the same code.
 """
 import argparse
 import os
+import shutil
 import sys
 
 import torch
@@ -55,6 +56,10 @@ CASES = {
     "rfm_winograd_4x4": ("none", 0.5, 15, "FP64", None, WINOGRAD_4X4),
     "rfm_float32": ("mam", 0.5, 14, "FP32", 1, LIBTORCH_CONV),
 }
+
+
+# What run_case writes besides config.pbtxt: PyTorch's side of a case.
+TRAJECTORY_FILES = ("init_stats.pt", "init.pt", "batches.pt", "gradients0.pt", "expected.pt", "final.pt")
 
 
 def f32(x):
@@ -143,11 +148,22 @@ train {{ epochs: 1 steps_per_epoch: {steps} threads: 1 device: "cpu" precision: 
 """
 
 
-def run_case(out, name, steps):
+def run_case(out, name, steps, done):
+    """Writes the case's files; `done` maps a PyTorch trajectory (everything but our side's
+    convolutions) to the folder that already holds it, which is then copied, not rerun."""
     attention, centre_weight, seed, precision, case_steps, convolutions = CASES[name]
     steps = case_steps or steps
     dtype = torch.float64 if precision == "FP64" else torch.float32
     os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, "config.pbtxt"), "w") as f:
+        f.write(config_text(attention, centre_weight, steps, precision, convolutions))
+    trajectory = (attention, centre_weight, seed, precision, steps)
+    if trajectory in done:
+        for file in TRAJECTORY_FILES:
+            shutil.copyfile(os.path.join(done[trajectory], file), os.path.join(out, file))
+        print(f"{name}: PyTorch's side is {os.path.basename(done[trajectory])}'s")
+        return
+    done[trajectory] = out
     torch.manual_seed(seed)
     model = rfm_model.RfmModel(DEPTH, IDENTITIES, PARTS, PART_DIM, attention=attention, metric_before_bn=True)
     stats = {k: v.float().std() if v.numel() > 1 else v.float().abs()
@@ -157,8 +173,6 @@ def run_case(out, name, steps):
     torch.save(model.state_dict(), os.path.join(out, "init.pt"))
     images, labels, modality = make_batches(steps, 100 + seed)
     torch.save({"images": images, "labels": labels, "modality": modality}, os.path.join(out, "batches.pt"))
-    with open(os.path.join(out, "config.pbtxt"), "w") as f:
-        f.write(config_text(attention, centre_weight, steps, precision, convolutions))
 
     params = list(model.parameters())
     optimizer = torch.optim.SGD(params, lr=f32(LR), momentum=f32(MOMENTUM), weight_decay=f32(WEIGHT_DECAY))
@@ -193,8 +207,9 @@ def main():
     p.add_argument("--case", action="append", choices=sorted(CASES))
     a = p.parse_args()
     torch.set_num_threads(1)
+    done = {}
     for name in a.case or sorted(CASES):
-        run_case(os.path.join(a.out, name), name, a.steps)
+        run_case(os.path.join(a.out, name), name, a.steps, done)
 
 
 if __name__ == "__main__":
