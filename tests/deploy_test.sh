@@ -6,10 +6,8 @@
 set -uo pipefail
 rfm=$1
 source_dir=$2
-work=$(mktemp -d)
-trap 'kill -9 $(jobs -p) 2>/dev/null; rm -rf "$work"' EXIT
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+# shellcheck source=process_test_harness.sh
+source "$(dirname "$0")/process_test_harness.sh"
 deploy="$source_dir/deploy"
 
 promtool check config "$deploy/prometheus/prometheus.yml" >"$work/config.out" 2>&1 ||
@@ -42,8 +40,4 @@ for name in $used; do
   [[ $name == rfm_evaluation_percent ]] && continue  # from the first evaluation on (rfm_metrics_tests checks it)
   grep -qx "$name" <<<"$served" || fail "$name is queried in deploy/ but no worker serves it"
 done
-if ((failures)); then
-  echo "$failures failure(s)"
-  exit 1
-fi
-echo "deploy test passed ($(wc -w <<<"$used") metric names checked)"
+finish "deploy test passed ($(wc -w <<<"$used") metric names checked)"

@@ -5,11 +5,8 @@
 # the job checkpoint and exit 75, and the next launch resumes.
 set -uo pipefail
 rfm=$1
-work=$(mktemp -d)
-trap 'kill -9 $(jobs -p) 2>/dev/null; rm -rf "$work"' EXIT
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+# shellcheck source=process_test_harness.sh
+source "$(dirname "$0")/process_test_harness.sh"
 common=(--set data.source=RANDOM_IDENTITIES --set model.depth=18 --set model.num_parts=2 --set model.part_dim=8
         --set model.num_classes=8 --set data.height=64 --set data.width=32 --set data.ids_per_batch=2
         --set data.images_per_modality=2 --set data.random_images_per_identity=4 --set train.epochs=100000
@@ -75,8 +72,4 @@ else
   fail "preempt: ranks never reported progress"; cat "$work/preempt.log"
 fi
 
-if ((failures)); then
-  echo "$failures failure(s)"
-  exit 1
-fi
-echo "distributed faults: all passed"
+finish "distributed faults: all passed"

@@ -9,11 +9,8 @@
 # finishes every step and exits 0.
 set -uo pipefail
 rfm=$1
-work=$(mktemp -d)
-trap 'kill -9 $(jobs -p) 2>/dev/null; rm -rf "$work"' EXIT
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+# shellcheck source=process_test_harness.sh
+source "$(dirname "$0")/process_test_harness.sh"
 command -v prometheus >/dev/null || { echo "FAIL: prometheus is not installed (scripts/setup installs it)"; exit 1; }
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
@@ -105,9 +102,5 @@ rows=$(($(wc -l <"$run/train_log.tsv") - 1))
 final=$(curl -s -m 2 "http://127.0.0.1:$port/api/v1/query?query=max(max_over_time(rfm_step%7Brun_id%3D%22scrape-test%22%7D%5B1m%5D))")
 grep -q "\"$steps\"\]" <<<"$final" || fail "Prometheus's last rfm_step is not $steps: $final"
 exec 7>&- 8>&-
-if ((failures)); then
-  echo "$failures failure(s)"
-  cat "$work/launch.log"
-  exit 1
-fi
-echo "metrics scrape test passed"
+((failures)) && cat "$work/launch.log"
+finish "metrics scrape test passed"

@@ -13,11 +13,8 @@
 # tests/restart_resume_test.sh RFM
 set -uo pipefail
 rfm=$1
-work=$(mktemp -d)
-trap 'kill -9 $(jobs -p) 2>/dev/null; rm -rf "$work"' EXIT
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+# shellcheck source=process_test_harness.sh
+source "$(dirname "$0")/process_test_harness.sh"
 # shellcheck source=rank_status.sh
 source "$(dirname "$0")/rank_status.sh"
 digest() { "$rfm" inspect --checkpoint "$1" | awk '$1 == "weights_digest:" {print $2}'; }
@@ -111,8 +108,4 @@ for run in two-one one-two; do
   fi
 done
 
-if ((failures)); then
-  echo "$failures failure(s)"
-  exit 1
-fi
-echo "restart and resume: all passed"
+finish "restart and resume: all passed"

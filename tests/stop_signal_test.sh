@@ -13,12 +13,9 @@
 set -uo pipefail
 rfm=$1
 runs=${2:-10}
-work=$(mktemp -d)
-trap 'kill -9 $(jobs -p) 2>/dev/null; rm -rf "$work"' EXIT
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
+# shellcheck source=process_test_harness.sh
+source "$(dirname "$0")/process_test_harness.sh"
 cd "$work" || exit 1
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 cat >base.pbtxt <<'EOF'
 name: "stop-signal-test"
 model { depth: 18 last_stride: 1 num_parts: 2 part_dim: 16 num_classes: 0 attention: MAM metric_feature: BEFORE_BN }
@@ -98,8 +95,4 @@ if [[ -d $dir/checkpoints ]]; then
   echo "resume: from step $at to $((at + 3))"
 fi
 
-if ((failures)); then
-  echo "$failures failure(s)"
-  exit 1
-fi
-echo "stop signals: all passed"
+finish "stop signals: all passed"
