@@ -187,8 +187,8 @@ void GradientReducer::on_accumulated(size_t k) {
   if (!assumed_absent_[k]) --missing_[b];
   // MPI was opened MPI_THREAD_FUNNELED: only the opening thread may call it
   // (CPU backward runs on the caller's thread; anything else waits for
-  // all_reduce_gradients).
-  if (std::this_thread::get_id() != owner_) return;
+  // all_reduce_gradients).  NCCL takes calls from autograd's device thread.
+  if (!transport_->starts_from_any_thread() && std::this_thread::get_id() != owner_) return;
   const size_t before = next_bucket_;
   start_ready_buckets();
   started_during_backward_ += static_cast<int64_t>(next_bucket_ - before);

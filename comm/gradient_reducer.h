@@ -2,10 +2,10 @@
 // Data-parallel gradient exchange: the parameters' gradients are grouped into
 // flat buckets of about `bucket_mb` MiB (in reverse registration order, the
 // order backward produces them, as DDP and Horovod's fusion buffer do), and
-// every bucket is summed over ranks.  On backends that allow it (MPI) a
-// bucket's sum starts during backward, as soon as its last gradient is
+// every bucket is summed over ranks.  On backends that allow it (MPI, NCCL)
+// a bucket's sum starts during backward, as soon as its last gradient is
 // ready, and runs while backward computes the earlier layers' gradients;
-// elsewhere (NCCL) the buckets start right after backward, in one group.
+// elsewhere (or with overlap off) the buckets start right after backward.
 // Sum, not average: the losses already return each rank's share of the
 // global-batch loss (comm/batch_collectives.h), so the summed gradient is the
 // global batch's gradient.

@@ -40,10 +40,70 @@ void check_cuda_tensor(const torch::Tensor& t, const char* what) {
 // The legacy default stream: LibTorch's current stream unless changed.
 constexpr cudaStream_t kStream = nullptr;
 
+// An event recorded when its work is queued; destroyed with its owner (CUDA
+// releases it once the work it marks has run).
+class CudaEvent {
+ public:
+  CudaEvent() { check_cuda(cudaEventCreateWithFlags(&event_, cudaEventDisableTiming), "cudaEventCreateWithFlags"); }
+  ~CudaEvent() {
+    if (event_ != nullptr) cudaEventDestroy(event_);
+  }
+  CudaEvent(const CudaEvent&) = delete;
+  CudaEvent& operator=(const CudaEvent&) = delete;
+  cudaEvent_t get() const { return event_; }
+
+ private:
+  cudaEvent_t event_ = nullptr;
+};
+
+// One bucket's all-reduce on the side stream.  poll() asks the GPU without
+// waiting; wait() makes the default stream (the optimizer's) wait for it,
+// again without blocking the host.
+class NcclPendingReduction final : public PendingReduction {
+ public:
+  NcclPendingReduction(int device_index, std::unique_ptr<CudaEvent> done)
+      : device_index_(device_index), done_(std::move(done)) {}
+  bool poll() override {
+    if (finished_) return true;
+    const cudaError_t state = cudaEventQuery(done_->get());
+    if (state == cudaErrorNotReady) return false;
+    check_cuda(state, "cudaEventQuery (gradient bucket all-reduce)");
+    finished_ = true;
+    return true;
+  }
+  void wait() override {
+    if (waited_) return;
+    check_cuda(cudaSetDevice(device_index_), "cudaSetDevice");
+    check_cuda(cudaStreamWaitEvent(kStream, done_->get(), 0), "cudaStreamWaitEvent (gradient bucket all-reduce)");
+    waited_ = true;
+  }
+
+ private:
+  int device_index_;
+  std::unique_ptr<CudaEvent> done_;
+  bool finished_ = false;
+  bool waited_ = false;
+};
+
+void join_communicator(MpiTransport& bootstrap, int rank, int world_size, ncclComm_t* comm) {
+  ncclUniqueId id;
+  std::string bytes;
+  if (rank == 0) {
+    check(ncclGetUniqueId(&id), "ncclGetUniqueId");
+    bytes.assign(reinterpret_cast<const char*>(&id), sizeof(id));
+  }
+  bytes = bootstrap.broadcast_bytes(bytes, 0);
+  if (bytes.size() != sizeof(id)) throw std::runtime_error("NCCL backend: the broadcast ncclUniqueId has the wrong size");
+  std::memcpy(&id, bytes.data(), sizeof(id));
+  check(ncclCommInitRank(comm, world_size, id, rank), "ncclCommInitRank");
+}
+
 }  // namespace
 
 struct NcclTransport::Communicator {
-  ncclComm_t comm = nullptr;
+  ncclComm_t comm = nullptr;           // the default stream's collectives
+  ncclComm_t gradient_comm = nullptr;  // buckets started during backward
+  cudaStream_t gradient_stream = nullptr;
 };
 
 NcclTransport::NcclTransport(MpiTransport& bootstrap, int device_index)
@@ -52,20 +112,41 @@ NcclTransport::NcclTransport(MpiTransport& bootstrap, int device_index)
       world_size_(bootstrap.world_size()),
       device_index_(device_index) {
   check_cuda(cudaSetDevice(device_index_), "cudaSetDevice");
-  ncclUniqueId id;
-  std::string bytes;
-  if (rank_ == 0) {
-    check(ncclGetUniqueId(&id), "ncclGetUniqueId");
-    bytes.assign(reinterpret_cast<const char*>(&id), sizeof(id));
-  }
-  bytes = bootstrap.broadcast_bytes(bytes, 0);
-  if (bytes.size() != sizeof(id)) throw std::runtime_error("NCCL backend: the broadcast ncclUniqueId has the wrong size");
-  std::memcpy(&id, bytes.data(), sizeof(id));
-  check(ncclCommInitRank(&comm_->comm, world_size_, id, rank_), "ncclCommInitRank");
+  join_communicator(bootstrap, rank_, world_size_, &comm_->comm);
+  join_communicator(bootstrap, rank_, world_size_, &comm_->gradient_comm);
+  // The highest priority: a bucket's all-reduce gets SMs as soon as its
+  // gradients are ready instead of queueing behind backward's kernels.
+  int lowest = 0, highest = 0;
+  check_cuda(cudaDeviceGetStreamPriorityRange(&lowest, &highest), "cudaDeviceGetStreamPriorityRange");
+  check_cuda(cudaStreamCreateWithPriority(&comm_->gradient_stream, cudaStreamNonBlocking, highest),
+             "cudaStreamCreateWithPriority");
 }
 
 NcclTransport::~NcclTransport() {
-  if (comm_ && comm_->comm != nullptr) ncclCommDestroy(comm_->comm);
+  if (!comm_) return;
+  if (comm_->gradient_stream != nullptr) {
+    cudaStreamSynchronize(comm_->gradient_stream);
+    cudaStreamDestroy(comm_->gradient_stream);
+  }
+  if (comm_->gradient_comm != nullptr) ncclCommDestroy(comm_->gradient_comm);
+  if (comm_->comm != nullptr) ncclCommDestroy(comm_->comm);
+}
+
+std::unique_ptr<PendingReduction> NcclTransport::start_gradient_sum(torch::Tensor& buffer) {
+  check_cuda_tensor(buffer, "start_gradient_sum");
+  if (!buffer.is_contiguous()) throw std::invalid_argument("NCCL backend: start_gradient_sum needs a contiguous buffer");
+  // Autograd's device thread calls this from a hook: make the device
+  // current there too.
+  check_cuda(cudaSetDevice(device_index_), "cudaSetDevice");
+  CudaEvent ready;
+  check_cuda(cudaEventRecord(ready.get(), kStream), "cudaEventRecord (gradients ready)");
+  check_cuda(cudaStreamWaitEvent(comm_->gradient_stream, ready.get(), 0), "cudaStreamWaitEvent (gradients ready)");
+  check(ncclAllReduce(buffer.data_ptr(), buffer.data_ptr(), static_cast<size_t>(buffer.numel()), nccl_type(buffer),
+                      ncclSum, comm_->gradient_comm, comm_->gradient_stream),
+        "ncclAllReduce (gradient bucket)");
+  auto done = std::make_unique<CudaEvent>();
+  check_cuda(cudaEventRecord(done->get(), comm_->gradient_stream), "cudaEventRecord (gradient bucket summed)");
+  return std::make_unique<NcclPendingReduction>(device_index_, std::move(done));
 }
 
 torch::Tensor NcclTransport::all_reduce_sum(const torch::Tensor& local) {

@@ -3,10 +3,21 @@
 // makes the ncclUniqueId, MPI broadcasts it, every rank joins with
 // ncclCommInitRank.  Built only where CMake finds NCCL (RFM_HAVE_NCCL).
 //
-// NCCL runs on CUDA's legacy default stream, the stream LibTorch's kernels
-// use unless a caller sets another: the collectives are ordered after the
-// kernels that produced their inputs and before those that read the result,
-// with no host synchronisation.
+// The collectives run on CUDA's legacy default stream, the stream
+// LibTorch's kernels use unless a caller sets another: they are ordered
+// after the kernels that produced their inputs and before those that read
+// the result, with no host synchronisation.
+//
+// Gradient buckets started during backward (start_gradient_sum) go through a
+// second communicator on a side stream of their own, as DDP's buckets do:
+// on one communicator they would queue behind the loss's own collectives in
+// backward (the triplet loss's gather, the centres' all-reduce, sync BN),
+// whose order relative to the buckets differs between ranks.  Each bucket's
+// side-stream all-reduce waits for an event recorded on the default stream
+// when its last gradient was accumulated, and the default stream waits for
+// the all-reduce's event before the optimizer reads the sums: ordered on the
+// GPU, with no host synchronisation.  The side stream is non-blocking, so
+// the legacy default stream does not serialise with it.
 
 #include <memory>
 
@@ -26,6 +37,9 @@ class NcclTransport final : public TensorTransport {
   std::vector<torch::Tensor> all_gather(const torch::Tensor& local) override;
   // One NCCL group: the buffers' all-reduces are fused into one launch.
   void all_reduce_sum_in_place(std::vector<torch::Tensor>& buffers) override;
+  std::unique_ptr<PendingReduction> start_gradient_sum(torch::Tensor& buffer) override;
+  bool overlaps_backward() const override { return true; }
+  bool starts_from_any_thread() const override { return true; }
   void broadcast_in_place(torch::Tensor& tensor, int root) override;
   const char* backend_name() const override { return "nccl"; }
 

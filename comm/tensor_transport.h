@@ -40,13 +40,17 @@ class TensorTransport {
   // the same buckets in the same order; the buffer is not touched until
   // wait().
   virtual std::unique_ptr<PendingReduction> start_gradient_sum(torch::Tensor& buffer);
-  // Whether buckets may be started during backward, from the thread that
-  // opened the transport: their order relative to the loss's own
-  // collectives in backward then differs between ranks, so the backend must
-  // carry them on a channel of their own (MPI: a duplicate communicator).
-  // NCCL would need a second communicator on a side stream and does not do
-  // it yet: its buckets start right after backward, in one group.
+  // Whether buckets may be started during backward: their order relative
+  // to the loss's own collectives in backward then differs between ranks,
+  // so the backend must carry them on a channel of their own (MPI: a
+  // duplicate communicator; NCCL: a second communicator on a side stream).
   virtual bool overlaps_backward() const { return false; }
+  // Whether start_gradient_sum may be called from any thread, not only the
+  // one that opened the transport.  Backward's hooks run on autograd's
+  // device thread for CUDA tensors: NCCL takes calls from it, MPI opened
+  // MPI_THREAD_FUNNELED does not (its buckets start from hooks only where
+  // backward runs on the opening thread, as CPU backward does).
+  virtual bool starts_from_any_thread() const { return false; }
   // Overwrites `tensor` (contiguous, same shape everywhere) with root's.
   virtual void broadcast_in_place(torch::Tensor& tensor, int root);
   // Name for logs and errors: "mpi", "nccl", "in-process".
