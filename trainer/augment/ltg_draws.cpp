@@ -8,14 +8,7 @@ namespace {
 constexpr double kHalfPi = 1.57079632679489661923;
 }  // namespace
 
-uint64_t mix_seed(uint64_t a, uint64_t b) {
-  uint64_t z = a + 0x9e3779b97f4a7c15ULL * (b + 1);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
-
-LtgDrawStream::LtgDrawStream(const LtgOptions& options, uint64_t seed) : options_(options), engine_(mix_seed(seed, 0)) {}
+LtgDrawStream::LtgDrawStream(const LtgOptions& options, uint64_t seed) : options_(options), engine_(data::mix64(seed, 0)) {}
 
 double LtgDrawStream::uniform() { return static_cast<double>(engine_() >> 11) * 0x1.0p-53; }
 

@@ -10,6 +10,10 @@
 #include <random>
 #include <vector>
 
+// Per-image seeds are built from (run seed, step, index) with data::mix64,
+// the project's one SplitMix64 finaliser.
+#include "dataset/seeded_random.h"
+
 namespace rfm::augment {
 
 enum class FactorDistribution { kBeta, kUniform, kConstant };
@@ -36,9 +40,6 @@ struct LtgRectangle {
   int x = 0, y = 0, width = 0, height = 0;
   std::array<float, kMaxChannels> fraction{};  // f_g per channel, in [0, 1]
 };
-
-// SplitMix64: decorrelates per-image seeds built from (run seed, step, index).
-uint64_t mix_seed(uint64_t a, uint64_t b);
 
 // SplitMix64 as a generator (Steele, Lea and Flood 2014; Java's
 // SplittableRandom): an image reads a few dozen numbers, and mt19937_64 cost

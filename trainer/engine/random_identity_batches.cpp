@@ -5,11 +5,11 @@
 #include <random>
 #include <stdexcept>
 
-#include "trainer/augment/ltg_draws.h"
+#include "dataset/seeded_random.h"
 
 namespace rfm::engine {
 
-using augment::mix_seed;
+using data::mix64;
 
 RandomIdentityBatches::RandomIdentityBatches(const RandomIdentityOptions& options) : options_(options) {
   if (options.ids_per_batch > options.num_identities) {
@@ -19,11 +19,11 @@ RandomIdentityBatches::RandomIdentityBatches(const RandomIdentityOptions& option
 }
 
 torch::Tensor RandomIdentityBatches::image(int64_t identity, int64_t modality, int64_t index) const {
-  const uint64_t id_seed = mix_seed(options_.seed, static_cast<uint64_t>(identity));
+  const uint64_t id_seed = mix64(options_.seed, static_cast<uint64_t>(identity));
   auto gen = at::detail::createCPUGenerator(id_seed);
   auto layout = torch::rand({1, 3, 6, 3}, gen);
   auto nir_weights = torch::rand({1, 3, 1, 1}, gen);
-  auto sample = at::detail::createCPUGenerator(mix_seed(id_seed, 1 + 2 * index + modality));
+  auto sample = at::detail::createCPUGenerator(mix64(id_seed, 1 + 2 * index + modality));
   auto shift = torch::randint(-2, 3, {2}, sample);
   auto coarse = torch::roll(layout, {shift[0].item<int64_t>() % 2, 0}, {2, 3});
   if (modality == 1) coarse = (coarse * nir_weights).sum(1, true).div(nir_weights.sum()).expand({1, 3, 6, 3});
@@ -35,7 +35,7 @@ torch::Tensor RandomIdentityBatches::image(int64_t identity, int64_t modality, i
 }
 
 TrainBatch RandomIdentityBatches::batch(int64_t step) const {
-  std::mt19937_64 rng(mix_seed(options_.seed ^ 0x5eedULL, static_cast<uint64_t>(step)));
+  std::mt19937_64 rng(mix64(options_.seed ^ 0x5eedULL, static_cast<uint64_t>(step)));
   std::vector<int64_t> ids(options_.num_identities);
   std::iota(ids.begin(), ids.end(), 0);
   std::shuffle(ids.begin(), ids.end(), rng);

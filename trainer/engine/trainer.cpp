@@ -8,6 +8,7 @@
 
 #include <torch/cuda.h>
 
+#include "dataset/seeded_random.h"
 #include "proto/config_loader.h"
 #include "trainer/augment/ltg.h"
 #include "trainer/engine/config_bridge.h"
@@ -115,11 +116,11 @@ torch::Tensor Trainer::augment(const TrainBatch& batch, const torch::Tensor& ima
   const auto& l = config_.ltg();
   if (!l.enabled()) return images;
   const auto options = ltg_options(l);
-  const uint64_t step_seed = augment::mix_seed(config_.train().seed(), static_cast<uint64_t>(step_index));
+  const uint64_t step_seed = data::mix64(config_.train().seed(), static_cast<uint64_t>(step_index));
   const auto rows = batch.global_rows.defined() ? batch.global_rows.to(torch::kCPU) : torch::arange(images.size(0));
   std::vector<uint64_t> seeds;
   for (int64_t i = 0; i < images.size(0); ++i) {
-    seeds.push_back(augment::mix_seed(step_seed, static_cast<uint64_t>(rows[i].item<int64_t>())));
+    seeds.push_back(data::mix64(step_seed, static_cast<uint64_t>(rows[i].item<int64_t>())));
   }
   if (l.implementation() == config::LtgConfig::REFERENCE) {
     std::vector<torch::Tensor> out;

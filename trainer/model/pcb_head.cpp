@@ -50,14 +50,4 @@ PcbOutput PcbHeadImpl::forward(const torch::Tensor& feature) {
   return {torch::stack(reduced, 1), torch::stack(normalized, 1), torch::stack(logits, 0)};
 }
 
-torch::Tensor PcbHeadImpl::embed(const torch::Tensor& feature) {
-  const auto parts = pool_parts(feature);
-  std::vector<torch::Tensor> normalized;
-  for (int64_t k = 0; k < options_.num_parts(); ++k) {
-    auto h = reducers[k]->as<nn::Linear>()->forward(parts.select(2, k));
-    normalized.push_back(norms[k]->as<SyncBatchNormImpl>()->forward(h));
-  }
-  return torch::cat(normalized, 1);
-}
-
 }  // namespace rfm::model

@@ -34,8 +34,6 @@ class PcbHeadImpl : public torch::nn::Module {
   explicit PcbHeadImpl(const PcbHeadOptions& options);
   // feature: [N, C, H, W] with H divisible by K.
   PcbOutput forward(const torch::Tensor& feature);
-  // Only the embedding (no classifier), for retrieval.
-  torch::Tensor embed(const torch::Tensor& feature);
 
   const PcbHeadOptions& options() const { return options_; }
 
