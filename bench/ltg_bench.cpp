@@ -5,11 +5,16 @@
 // (tests/test_ltg.cpp checks they give the same images).
 //   build/bench/rfm_ltg_bench --benchmark_enable_random_interleaving=true --benchmark_repetitions=5
 // bench/run_all pairs the two into the speed-up with its spread.  Where a
-// GPU is present, BM_LtgCuda runs the trainer's CUDA path (the whole-batch
-// tensor rounds) on the batch already on the device: bench/gpu/run sets it
-// against BM_LtgBatched on the machine's CPU threads.
+// GPU is present, BM_LtgCuda runs the trainer's CUDA path (the one-launch
+// kernel where it was built) on the batch already on the device, and
+// BM_LtgCudaTensorRounds the tensor rounds it replaces: bench/gpu/run sets
+// them against BM_LtgBatched on the machine's CPU threads.  Before timing
+// anything on a GPU the program checks the CUDA path against the reference
+// bit for bit (112 images at each size) and exits 1 on a difference; the
+// bench-only build has no GoogleTest, so this is the GPU machine's test.
 #include <benchmark/benchmark.h>
 
+#include <cstdio>
 #include <vector>
 
 #include <torch/cuda.h>
@@ -98,6 +103,46 @@ void BM_LtgCuda(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * kBatch);
 }
 
+// The tensor rounds on the device: what the kernel replaces.
+void BM_LtgCudaTensorRounds(benchmark::State& state) {
+  const auto& in = input(state.range(0));
+  const auto batch = in.images.to(torch::kCUDA);
+  benchmark::DoNotOptimize(ltg_batched_tensor(batch, in.options, in.seeds).images);
+  torch::cuda::synchronize();
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(ltg_batched_tensor(batch, in.options, in.seeds).images);
+    torch::cuda::synchronize();
+  }
+  state.SetItemsProcessed(state.iterations() * kBatch);
+}
+
+// The CUDA path's images and rectangle counts against the reference's, bit
+// for bit; prints one line on stderr (stdout may be the benchmarks' JSON)
+// and returns whether all were equal.
+bool cuda_path_equals_reference() {
+  int64_t images = 0, rectangles = 0, different = 0;
+  for (int64_t height : {384, 128}) {
+    const auto& in = input(height);
+    const auto out = ltg_batched(in.images.to(torch::kCUDA), in.options, in.seeds);
+    const auto pixels = out.images.cpu();
+    for (int64_t i = 0; i < kBatch; ++i) {
+      const auto ref = ltg_reference(in.images[i], in.options, in.seeds[i]);
+      const bool same = torch::equal(ref.image, pixels[i]) &&
+                        static_cast<int>(ref.rectangles.size()) == out.rectangles_used[static_cast<size_t>(i)];
+      if (!same && different++ < 5) {
+        std::fprintf(stderr, "rfm_ltg_bench: CUDA LTG differs from the reference at %ldx%ld, image %ld\n",
+                     static_cast<long>(height), static_cast<long>(height / 2), static_cast<long>(i));
+      }
+      rectangles += static_cast<int64_t>(ref.rectangles.size());
+      ++images;
+    }
+  }
+  std::fprintf(stderr, "CUDA LTG check (%s): %ld of %ld images equal the reference bit for bit (%ld rectangles)\n",
+              ltg_cuda_kernel_built() ? "one-launch kernel" : "tensor rounds", static_cast<long>(images - different),
+              static_cast<long>(images), static_cast<long>(rectangles));
+  return different == 0;
+}
+
 BENCHMARK(BM_LtgReference)->Arg(384)->Arg(128)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_LtgBatched)->Arg(384)->Arg(128)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_LtgBatchedTensor)->Arg(128)->Unit(benchmark::kMillisecond)->UseRealTime();
@@ -110,8 +155,13 @@ int main(int argc, char** argv) {
   const char* threads = std::getenv("RFM_BENCH_THREADS");
   torch::set_num_threads(threads != nullptr ? std::max(1, std::atoi(threads)) : 1);
   if (torch::cuda::is_available()) {
+    if (!cuda_path_equals_reference()) return 1;
     for (int64_t height : {384, 128}) {
       benchmark::RegisterBenchmark("BM_LtgCuda", BM_LtgCuda)->Arg(height)->Unit(benchmark::kMillisecond)->UseRealTime();
+      benchmark::RegisterBenchmark("BM_LtgCudaTensorRounds", BM_LtgCudaTensorRounds)
+          ->Arg(height)
+          ->Unit(benchmark::kMillisecond)
+          ->UseRealTime();
     }
   }
   return rfm::bench::run_registered_benchmarks(argc, argv);

@@ -54,7 +54,7 @@ TEST(Ltg, BatchedEqualsReferenceBitForBit) {
 
 // The CPU path's stopping rule looks at M only inside the rectangle just
 // written, and any other way of finding min(M) (such as over the cells the
-// earlier rectangles cut out of the new one, tried in docs/PERFORMANCE.md)
+// earlier rectangles cut out of the new one, tried in bench/results/JOURNAL.md)
 // must give the same decisions.  Small images make rectangles overlap in
 // many ways (edges shared, nested, one inside another); the number of
 // rectangles each image gets, which that rule decides, and the pixels must
@@ -410,4 +410,47 @@ TEST(Ltg, MemoryGridEqualsPerPixelMemory) {
     EXPECT_GT(grid.columns(), 16);
     EXPECT_GT(grid.rows(), 16);
   }
+}
+
+// The CUDA kernel (one launch for the whole batch) against the reference, bit
+// for bit, and against the tensor rounds, on the option sets above plus the
+// paper's size.  Runs where a GPU is present and the kernel was built; in
+// bench/gpu/run's bench-only build rfm_ltg_bench makes the same comparison
+// before it times anything.
+TEST(Ltg, CudaKernelEqualsReferenceBitForBit) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  if (!ltg_cuda_kernel_built()) GTEST_SKIP() << "built without the CUDA LTG kernel (no nvcc found)";
+#ifdef RFM_HAVE_CUDA_LTG
+  std::vector<LtgOptions> option_sets(3);
+  option_sets[0].probability = 0.8;
+  option_sets[1].probability = 1.0;
+  option_sets[1].factor = FactorDistribution::kConstant;
+  option_sets[1].constant = 0.7;
+  option_sets[2].probability = 1.0;
+  option_sets[2].t_min = 1e-30;
+  option_sets[2].max_rectangles = 7;
+  for (size_t k = 0; k < option_sets.size(); ++k) {
+    const auto images = random_images(13, 40, 20, 20 + k);
+    const auto seeds = seeds_for(13, 30 + k);
+    const auto kernel = ltg_batched_cuda(images.to(torch::kCUDA), option_sets[k], seeds);
+    const auto rounds = ltg_batched_tensor(images.to(torch::kCUDA), option_sets[k], seeds);
+    const auto out = kernel.images.cpu();
+    for (int64_t b = 0; b < 13; ++b) {
+      const auto ref = ltg_reference(images[b], option_sets[k], seeds[b]);
+      ASSERT_EQ(static_cast<int>(ref.rectangles.size()), kernel.rectangles_used[b]) << k << "/" << b;
+      ASSERT_EQ(rounds.rectangles_used[b], kernel.rectangles_used[b]) << k << "/" << b;
+      EXPECT_TRUE(torch::equal(ref.image, out[b])) << "options " << k << ", image " << b;
+    }
+    EXPECT_TRUE(torch::equal(rounds.images.cpu(), out)) << "options " << k;
+  }
+  LtgOptions paper;
+  const auto images = random_images(8, 384, 192, 7);
+  const auto seeds = seeds_for(8, 8);
+  const auto out = ltg_batched(images.to(torch::kCUDA), paper, seeds);
+  for (int64_t b = 0; b < 8; ++b) {
+    const auto ref = ltg_reference(images[b], paper, seeds[b]);
+    EXPECT_EQ(static_cast<int>(ref.rectangles.size()), out.rectangles_used[b]) << b;
+    EXPECT_TRUE(torch::equal(ref.image, out.images[b].cpu())) << "384x192 image " << b;
+  }
+#endif
 }

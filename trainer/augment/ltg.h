@@ -42,7 +42,8 @@ void check_ltg_batch(const torch::Tensor& images, const std::vector<uint64_t>& s
 
 // The whole batch [B, C, H, W] (float, CPU or CUDA); one seed per image.
 // Image b equals ltg_reference(images[b], options, seeds[b]) bit for bit.
-// On the CPU it runs ltg_batched_cpu, elsewhere ltg_batched_tensor.
+// On the CPU it runs ltg_batched_cpu; on CUDA ltg_batched_cuda where the
+// kernel was built (ltg_cuda_kernel_built()), elsewhere ltg_batched_tensor.
 LtgBatchResult ltg_batched(const torch::Tensor& images, const LtgOptions& options, const std::vector<uint64_t>& seeds);
 
 // The images in parallel, as many at a time as there are intra-op threads
@@ -60,9 +61,28 @@ std::vector<LtgPlan> ltg_batched_cpu_in_place(torch::Tensor& images, const LtgOp
                                               const std::vector<uint64_t>& seeds, int* workers_used = nullptr);
 
 // Whole-batch tensor operations, one round per rectangle index, on the
-// batch's device: the GPU path (thousands of pixels per launch), wasteful on
-// a CPU where every round passes over every pixel of the batch.
+// batch's device: the GPU path where the CUDA kernel was not built (a dozen
+// launches and a host synchronisation per round), wasteful on a CPU where
+// every round passes over every pixel of the batch.  The second
+// implementation the kernel is checked against.
 LtgBatchResult ltg_batched_tensor(const torch::Tensor& images, const LtgOptions& options,
                                   const std::vector<uint64_t>& seeds);
+
+// Whether this build has the CUDA kernel (CMake found nvcc: RFM_HAVE_CUDA_LTG).
+constexpr bool ltg_cuda_kernel_built() {
+#ifdef RFM_HAVE_CUDA_LTG
+  return true;
+#else
+  return false;
+#endif
+}
+
+#ifdef RFM_HAVE_CUDA_LTG
+// Every image's plan applied in one kernel launch, one thread block per
+// image (ltg_cuda_kernel.cu); plans drawn on the host as everywhere else.
+// Needs a CUDA batch and 0 < t_min < 1.
+LtgBatchResult ltg_batched_cuda(const torch::Tensor& images, const LtgOptions& options,
+                                const std::vector<uint64_t>& seeds);
+#endif
 
 }  // namespace rfm::augment

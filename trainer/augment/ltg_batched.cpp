@@ -13,7 +13,11 @@ void check_ltg_batch(const torch::Tensor& images, const std::vector<uint64_t>& s
 }
 
 LtgBatchResult ltg_batched(const torch::Tensor& images, const LtgOptions& options, const std::vector<uint64_t>& seeds) {
-  return images.device().is_cpu() ? ltg_batched_cpu(images, options, seeds) : ltg_batched_tensor(images, options, seeds);
+  if (images.device().is_cpu()) return ltg_batched_cpu(images, options, seeds);
+#ifdef RFM_HAVE_CUDA_LTG
+  if (images.device().is_cuda()) return ltg_batched_cuda(images, options, seeds);
+#endif
+  return ltg_batched_tensor(images, options, seeds);
 }
 
 LtgBatchResult ltg_batched_tensor(const torch::Tensor& images, const LtgOptions& options,
