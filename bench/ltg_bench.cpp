@@ -80,8 +80,8 @@ void BM_LtgBatched(benchmark::State& state) {
       static_cast<double>(count_rectangles(in)) / static_cast<double>(kBatch);
 }
 
-// The whole-batch tensor rounds (the CUDA path) on the CPU, at the demo size
-// only: at 384x192 one batch takes over a minute (docs/PERFORMANCE.md).
+// The whole-batch tensor rounds on the CPU, at the demo size only: every
+// round passes over the whole batch, so at 384x192 one batch takes minutes.
 void BM_LtgBatchedTensor(benchmark::State& state) {
   const auto& in = input(state.range(0));
   for (auto _ : state) benchmark::DoNotOptimize(ltg_batched_tensor(in.images, in.options, in.seeds));

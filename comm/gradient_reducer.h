@@ -13,8 +13,8 @@
 // Each parameter's .grad is a view into its bucket (DDP's
 // gradient_as_bucket_view): backward accumulates straight into the buckets
 // and the optimizer reads the sums where they were reduced, with no copy in
-// or out (copies were 17% on top of a raw MPI_Allreduce of the same bytes,
-// docs/PERFORMANCE.md).  A .grad that is not the view (a caller who set it
+// or out (copies cost a measurable share on top of a raw all-reduce of the
+// same bytes: bench/results/JOURNAL.md).  A .grad that is not the view (a caller who set it
 // to none, or replaced it) is copied in once and replaced by the view.
 #include <memory>
 #include <thread>

@@ -12,8 +12,8 @@ MpiSession::MpiSession() : placement_(placement_from_environment()) {
   if (!started_by_mpi_launcher()) return;
   // Open MPI's non-blocking all-reduce (libnbc, which carries the gradient
   // buckets during backward) picks recursive doubling by default; its ring
-  // moves 178 MB of ResNet-50 gradients between 2 ranks in ~0.6x the time
-  // (docs/PERFORMANCE.md).  A value the user set is kept.
+  // moved the model's gradients faster (bench/results/JOURNAL.md).  A value
+  // the user set is kept.
   ::setenv("OMPI_MCA_coll_libnbc_iallreduce_algorithm", "1", /*overwrite=*/0);
   int provided = 0;
   // The training thread makes every MPI call; loader, heartbeat and metrics

@@ -131,16 +131,16 @@ std::vector<torch::Tensor> MpiTransport::all_gather(const torch::Tensor& local) 
 
 void MpiTransport::all_reduce_sum_in_place(std::vector<torch::Tensor>& buffers) {
   // One blocking all-reduce per buffer, one after another: Open MPI's
-  // blocking algorithms (tuned, shared memory) move 178 MB of ResNet-50
-  // gradients in half the time its non-blocking ones (libnbc) take, and
-  // nothing runs beside this call to overlap with (docs/PERFORMANCE.md).
+  // blocking algorithms (tuned, shared memory) move the gradients faster
+  // than its non-blocking ones (libnbc), and nothing runs beside this call
+  // to overlap with (bench/results/JOURNAL.md, the gradient all-reduce).
   for (auto& buffer : buffers) {
     check_cpu(buffer, "all_reduce_sum_in_place");
     if (!buffer.is_contiguous()) throw std::invalid_argument("MPI backend: in-place all-reduce of a strided tensor");
   }
   // Buffers that follow each other in memory (the gradient buckets, slices
   // of one allocation) go as one message: one rendezvous instead of one per
-  // bucket, 5-10% of the sum here (docs/PERFORMANCE.md).
+  // bucket (bench/results/JOURNAL.md).
   for (size_t first = 0; first < buffers.size();) {
     const auto& head = buffers[first];
     auto* start = static_cast<char*>(head.data_ptr());

@@ -3,8 +3,8 @@
 // 384x192 is 25 MB; allocated afresh for every batch it comes from a new
 // mapping (or a worker thread's arena heap, which glibc unmaps whole when it
 // empties), so every batch faulted its 6,000 pages in again and the kernel
-// zeroed them: with one loader thread that was a third of the batch's time
-// (docs/PERFORMANCE.md).  Here a batch tensor's memory returns to the pool
+// zeroed them, a large share of a loader thread's time
+// (bench/results/JOURNAL.md).  Here a batch tensor's memory returns to the pool
 // when the tensor's last reference dies, and the next batch of that size
 // takes it.  Thread-safe; tensors may outlive the pool (their memory is then
 // freed normally).

@@ -2,7 +2,7 @@
 """How fast LibTorch's CPU convolution kernels run on each convolution of the
 RFM model, and what the alternatives would reach: the question behind "can
 our trainer's step beat PyTorch's when both call the same oneDNN kernels?"
-(docs/PERFORMANCE.md, section 3).
+(docs/PERFORMANCE.md, "3x3 convolutions"; the history in bench/results/JOURNAL.md).
 
 The convolutions are found by running the peer's model (torch_rfm_step.Rfm,
 the same layers as ours) once at the given size and batch, each MAM layer4

@@ -8,7 +8,7 @@
 // runtime: the job runs on the same threads as the tensor operations around
 // it.  Helper threads of our own (at::launch) lost half their time to those
 // threads, which spin for a while after every operation before they sleep
-// (docs/PERFORMANCE.md).
+// (bench/results/JOURNAL.md, LTG's optimisations).
 #include <functional>
 
 namespace rfm::augment {

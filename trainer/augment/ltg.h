@@ -50,7 +50,7 @@ LtgBatchResult ltg_batched(const torch::Tensor& images, const LtgOptions& option
 // (an OpenMP region on LibTorch's own threads, intra_op_threads.h), each touching only its
 // rectangles' pixels.  The reference's scan of all of M after every try is
 // replaced by a check inside the rectangle just written: M was above t_min
-// everywhere before it, and only that region changed (docs/PERFORMANCE.md).
+// everywhere before it, and only that region changed (docs/MODEL.md, LTG).
 LtgBatchResult ltg_batched_cpu(const torch::Tensor& images, const LtgOptions& options, const std::vector<uint64_t>& seeds);
 
 // The same on a contiguous CPU batch that the caller owns, overwritten in

@@ -24,7 +24,7 @@ double LtgDrawStream::fraction() {
   if (options_.beta_a == 0.5 && options_.beta_b == 0.5) {
     // The paper's Beta(1/2, 1/2) is the arcsine law, X = sin^2(pi U / 2):
     // one draw and a sine, where the gamma route below costs two
-    // rejection-sampled gammas (PERFORMANCE.md section 1), and the
+    // rejection-sampled gammas, and the
     // result no longer depends on the standard library's gamma_distribution.
     const double s = std::sin(kHalfPi * uniform());
     return s * s;

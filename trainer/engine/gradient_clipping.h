@@ -2,9 +2,8 @@
 // The global L2 norm of the gradients, and clipping to a maximum norm.
 // LibTorch's clip_grad_norm_ multiplies every gradient by its clamped
 // coefficient even when that is 1 (clipping off, or a norm under the
-// limit): a read-modify-write of every gradient each step for nothing,
-// about 1.5% of the ResNet-18 demo step (docs/PERFORMANCE.md).  This one
-// computes the same norm and scales only when it clips.
+// limit): a read-modify-write of every gradient each step for nothing.
+// This one computes the same norm and scales only when it clips.
 #include <vector>
 
 #include <torch/torch.h>

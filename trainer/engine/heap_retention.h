@@ -2,8 +2,8 @@
 // Large freed blocks stay in the process's heap for the next step to reuse.
 // By default glibc returns blocks above its mmap threshold (at most 32 MiB)
 // to the kernel on free, so every step faults its activations and gradients
-// in page by page again: on the CPU that was half the ResNet-50 384x192 step
-// (docs/PERFORMANCE.md).  Process-wide; call before the model is built.
+// in page by page again, a large share of a CPU step
+// (bench/results/JOURNAL.md).  Process-wide; call before the model is built.
 
 namespace rfm::engine {
 

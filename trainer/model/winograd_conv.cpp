@@ -372,9 +372,8 @@ SgemmOperand sgemm_operand(const torch::Tensor& m) {
 // views.  Where oneDNN's sgemm is linked it does them: it threads on the
 // OpenMP pool that LibTorch's kernels use.  OpenBLAS (Debian's BLAS, which
 // at::mm calls) keeps a pthread pool of its own, whose threads then share
-// the cores with OpenMP workers still spinning after the transforms: the
-// same 512-channel layer took 74 ms that way against 53 ms with oneDNN's
-// (docs/PERFORMANCE.md, section 3).
+// the cores with OpenMP workers still spinning after the transforms, and
+// the same layers ran slower that way (bench/results/JOURNAL.md).
 // Float64 (the parity test's precision) always goes to at::mm.
 void product(torch::Tensor o, const torch::Tensor& x, const torch::Tensor& y) {
 #ifdef RFM_HAVE_DNNL_SGEMM

@@ -27,7 +27,7 @@ namespace rfm::model {
 // (K x C) for fewer columns (images x tiles), and 36 of them: on small
 // maps of few images F(2x2) is faster.  kAuto takes F(4x4) when its
 // products have at least kMinColumnsFor4x4 columns, F(2x2) otherwise
-// (docs/PERFORMANCE.md, section 3, has the measurements).
+// (docs/PERFORMANCE.md, "3x3 convolutions", has the measurements).
 enum class WinogradTile { kAuto = 0, k2x2 = 2, k4x4 = 4 };
 constexpr int64_t kMinColumnsFor4x4 = 64;
 
