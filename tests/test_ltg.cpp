@@ -26,6 +26,21 @@ std::vector<uint64_t> seeds_for(int64_t b, uint64_t base) {
   return s;
 }
 
+// The option sets every implementation is checked on bit for bit: the
+// default Beta, a constant factor that ends after many rectangles, and the
+// rectangle guard (t_min unreachable in float).
+std::vector<LtgOptions> bit_exactness_option_sets() {
+  std::vector<LtgOptions> sets(3);
+  sets[0].probability = 0.8;
+  sets[1].probability = 1.0;
+  sets[1].factor = FactorDistribution::kConstant;
+  sets[1].constant = 0.7;
+  sets[2].probability = 1.0;
+  sets[2].t_min = 1e-30;
+  sets[2].max_rectangles = 7;
+  return sets;
+}
+
 }  // namespace
 
 TEST(Ltg, BatchedEqualsReferenceBitForBit) {
@@ -125,14 +140,7 @@ TEST(Ltg, CpuPathSplitsTheBatchOverItsThreads) {
 TEST(Ltg, CpuAndTensorPathsEqualReferenceBitForBit) {
   const int threads_before = torch::get_num_threads();
   torch::set_num_threads(2);
-  std::vector<LtgOptions> option_sets(3);
-  option_sets[0].probability = 0.8;
-  option_sets[1].probability = 1.0;
-  option_sets[1].factor = FactorDistribution::kConstant;
-  option_sets[1].constant = 0.7;
-  option_sets[2].probability = 1.0;
-  option_sets[2].t_min = 1e-30;
-  option_sets[2].max_rectangles = 7;
+  const std::vector<LtgOptions> option_sets = bit_exactness_option_sets();
   for (size_t k = 0; k < option_sets.size(); ++k) {
     const auto& options = option_sets[k];
     const auto images = random_images(13, 40, 20, 20 + k);
@@ -421,14 +429,7 @@ TEST(Ltg, CudaKernelEqualsReferenceBitForBit) {
   if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
   if (!ltg_cuda_kernel_built()) GTEST_SKIP() << "built without the CUDA LTG kernel (no nvcc found)";
 #ifdef RFM_HAVE_CUDA_LTG
-  std::vector<LtgOptions> option_sets(3);
-  option_sets[0].probability = 0.8;
-  option_sets[1].probability = 1.0;
-  option_sets[1].factor = FactorDistribution::kConstant;
-  option_sets[1].constant = 0.7;
-  option_sets[2].probability = 1.0;
-  option_sets[2].t_min = 1e-30;
-  option_sets[2].max_rectangles = 7;
+  const std::vector<LtgOptions> option_sets = bit_exactness_option_sets();
   for (size_t k = 0; k < option_sets.size(); ++k) {
     const auto images = random_images(13, 40, 20, 20 + k);
     const auto seeds = seeds_for(13, 30 + k);
