@@ -25,7 +25,7 @@
 #include "comm/mpi_session.h"
 #include "comm/mpi_transport.h"
 #include "proto/config_loader.h"
-#include "trainer/engine/config_bridge.h"
+#include "trainer/model_io/config_bridge.h"
 #include "trainer/engine/heap_retention.h"
 #include "trainer/engine/trainer.h"
 #include "trainer/model/rfm_model.h"
@@ -121,7 +121,7 @@ double median(std::vector<double> v) {
 void BM_GradientSum(benchmark::State& state) {
   auto config = step_config();
   torch::set_num_threads(1);
-  model::RfmModel model(engine::model_options(config));
+  model::RfmModel model(model_io::model_options(config));
   auto parameters = model->parameters();
   int64_t elements = 0;
   for (auto& p : parameters) {

@@ -63,7 +63,7 @@ const std::string& dataset_root() {
       o.set_images_per_camera(6);
       o.set_height(288);
       o.set_width(144);
-      data::synthetic::write_synthetic_dataset(o, partial, 2);
+      dataset::synthetic::write_synthetic_dataset(o, partial, 2);
       fs::rename(partial, dir);
     }
     return dir.string();

@@ -23,7 +23,7 @@ namespace {
 
 struct BenchDataset {
   fs::path root = fs::temp_directory_path() / "rfm-loader-bench";
-  data::DatasetListing listing;
+  dataset::DatasetListing listing;
   std::map<std::pair<int, int>, std::string> packs;  // (height, width) -> pack path
 
   BenchDataset() {
@@ -33,11 +33,11 @@ struct BenchDataset {
     o.set_images_per_camera(4);
     o.set_height(288);
     o.set_width(144);
-    data::synthetic::write_synthetic_dataset(o, (root / "sysu").string(), 2);
-    data::ValidationReport r;
-    data::DatasetCheck check;
+    dataset::synthetic::write_synthetic_dataset(o, (root / "sysu").string(), 2);
+    dataset::ValidationReport r;
+    dataset::DatasetCheck check;
     check.decode_images = false;
-    listing = data::open_dataset(config(128, 64).data(), check, &r);
+    listing = dataset::open_dataset(config(128, 64).data(), check, &r);
   }
   config::RunConfig config(int h, int w, const std::string& pack = "") const {
     config::RunConfig c;
@@ -55,11 +55,11 @@ struct BenchDataset {
     auto& p = packs[{h, w}];
     if (p.empty()) {
       p = (root / ("p" + std::to_string(h) + ".pack")).string();
-      data::PackOptions o;
+      dataset::PackOptions o;
       o.height = h;
       o.width = w;
-      data::ValidationReport r;
-      data::write_pack(p, listing, o, r);
+      dataset::ValidationReport r;
+      dataset::write_pack(p, listing, o, r);
     }
     return p;
   }
@@ -76,7 +76,7 @@ void BM_DecodeJpegAndResize(benchmark::State& state) {
   size_t i = 0;
   for (auto _ : state) {
     const auto& r = d.listing.records[i++ % d.listing.records.size()];
-    benchmark::DoNotOptimize(data::resize_bilinear(data::read_image_file(d.listing.full_path(r)), h, w));
+    benchmark::DoNotOptimize(dataset::resize_bilinear(dataset::read_image_file(d.listing.full_path(r)), h, w));
   }
   state.SetItemsProcessed(state.iterations());
   state.SetLabel("images");
@@ -86,7 +86,7 @@ BENCHMARK(BM_DecodeJpegAndResize)->Arg(128)->Arg(384)->Unit(benchmark::kMicrosec
 void BM_ReadPack(benchmark::State& state) {
   auto& d = dataset();
   const int h = static_cast<int>(state.range(0)), w = h / 2;
-  data::PackReader pack(d.pack(h, w));
+  dataset::PackReader pack(d.pack(h, w));
   const bool verify = state.range(1) != 0;
   int64_t i = 0;
   for (auto _ : state) benchmark::DoNotOptimize(pack.image(i++ % pack.size(), verify));

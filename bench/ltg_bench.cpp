@@ -37,7 +37,7 @@ struct LtgInput {
   LtgInput(int64_t height, int64_t width) {
     torch::manual_seed(3);
     images = torch::rand({kBatch, 3, height, width});
-    for (int64_t i = 0; i < kBatch; ++i) seeds.push_back(rfm::data::mix64(11, static_cast<uint64_t>(i)));
+    for (int64_t i = 0; i < kBatch; ++i) seeds.push_back(rfm::dataset::mix64(11, static_cast<uint64_t>(i)));
     options.probability = 1.0;
   }
 };

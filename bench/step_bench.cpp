@@ -28,6 +28,7 @@
 #include "trainer/augment/intra_op_threads.h"
 #include "trainer/engine/heap_retention.h"
 #include "trainer/engine/trainer.h"
+#include "trainer/process/worker_resources.h"
 
 using namespace rfm;
 
@@ -64,7 +65,7 @@ void BM_TrainStep(benchmark::State& state) {
   // RFM_BENCH_RELEASE_HEAP=1 measures glibc's default instead.
   if (env("RFM_BENCH_RELEASE_HEAP", "").empty()) engine::retain_freed_memory();
   if (!env("RFM_BENCH_NO_TF32", "").empty()) at::globalContext().setAllowTF32CuDNN(false);
-  const auto resources = engine::resolve_worker(config, comm::ProcessPlacement{});
+  const auto resources = process::resolve_worker(config, comm::ProcessPlacement{});
   engine::Trainer trainer(resources.config, resources.device, nullptr);
   const bool cuda = trainer.device().is_cuda();
   // CUDA runs behind the host: each timed step ends when the device is done.

@@ -2,7 +2,7 @@
 
 #include <cstring>
 
-namespace rfm::data {
+namespace rfm::dataset {
 namespace {
 
 uint32_t u32(const std::vector<uint8_t>& b, size_t at) {
@@ -170,4 +170,4 @@ std::vector<uint8_t> encode_bmp(const ImageU8& image) {
   return b;
 }
 
-}  // namespace rfm::data
+}  // namespace rfm::dataset

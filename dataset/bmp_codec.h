@@ -8,11 +8,11 @@
 
 #include "dataset/image.h"
 
-namespace rfm::data {
+namespace rfm::dataset {
 
 bool looks_like_bmp(const std::vector<uint8_t>& bytes);
 ImageU8 decode_bmp(const std::vector<uint8_t>& bytes, const std::string& name);
 // 1 channel: 8-bit with a grey palette; 3 channels: 24-bit.
 std::vector<uint8_t> encode_bmp(const ImageU8& image);
 
-}  // namespace rfm::data
+}  // namespace rfm::dataset

@@ -10,7 +10,7 @@
 #include "dataset/image_record.h"
 #include "dataset/validation_report.h"
 
-namespace rfm::data {
+namespace rfm::dataset {
 
 // SYSU-MM01: cam1..cam6/<pid %04d>/<n>.jpg and exp/{train,val,test}_id.txt.
 // Visible cameras 1, 2, 4, 5; infrared 3, 6.  Training identities are
@@ -42,4 +42,4 @@ const std::vector<int>& llcm_cameras(Modality modality);
 // are resolved against `root`, or the manifest's directory when it is "".
 DatasetListing list_manifest(const std::string& manifest, const std::string& root, ValidationReport& report);
 
-}  // namespace rfm::data
+}  // namespace rfm::dataset

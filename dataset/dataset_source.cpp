@@ -3,7 +3,7 @@
 #include "dataset/dataset_readers.h"
 #include "proto/config_loader.h"
 
-namespace rfm::data {
+namespace rfm::dataset {
 
 CorruptPolicy corrupt_policy(const config::DataConfig& data) {
   return data.corrupt_images() == config::DataConfig::SKIP ? CorruptPolicy::kSkip : CorruptPolicy::kFail;
@@ -45,4 +45,4 @@ DatasetListing open_dataset(const config::DataConfig& data, const DatasetCheck& 
   return listing;
 }
 
-}  // namespace rfm::data
+}  // namespace rfm::dataset

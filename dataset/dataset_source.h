@@ -9,7 +9,7 @@
 #include "dataset/validation_report.h"
 #include "rfm_config.pb.h"
 
-namespace rfm::data {
+namespace rfm::dataset {
 
 struct DatasetCheck {
   bool decode_images = true;
@@ -26,4 +26,4 @@ DatasetListing open_dataset(const config::DataConfig& data, const DatasetCheck& 
 
 CorruptPolicy corrupt_policy(const config::DataConfig& data);
 
-}  // namespace rfm::data
+}  // namespace rfm::dataset

@@ -8,7 +8,7 @@
 
 #include "dataset/image_codec.h"
 
-namespace rfm::data {
+namespace rfm::dataset {
 
 DatasetListing check_images(const DatasetListing& listing, const ImageCheckOptions& options, ValidationReport& report) {
   const size_t n = listing.records.size();
@@ -71,4 +71,4 @@ void check_identities(const DatasetListing& listing, ValidationReport& report) {
   }
 }
 
-}  // namespace rfm::data
+}  // namespace rfm::dataset

@@ -7,7 +7,7 @@
 #include "dataset/image_record.h"
 #include "dataset/validation_report.h"
 
-namespace rfm::data {
+namespace rfm::dataset {
 
 enum class CorruptPolicy { kFail, kSkip };
 
@@ -24,4 +24,4 @@ DatasetListing check_images(const DatasetListing& listing, const ImageCheckOptio
 // only a warning (it can be a query or a gallery entry, not both).
 void check_identities(const DatasetListing& listing, ValidationReport& report);
 
-}  // namespace rfm::data
+}  // namespace rfm::dataset

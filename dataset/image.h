@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-namespace rfm::data {
+namespace rfm::dataset {
 
 struct ImageU8 {
   int height = 0;
@@ -30,4 +30,4 @@ class ImageFileError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-}  // namespace rfm::data
+}  // namespace rfm::dataset

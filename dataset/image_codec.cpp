@@ -11,7 +11,7 @@
 
 #include "dataset/bmp_codec.h"
 
-namespace rfm::data {
+namespace rfm::dataset {
 namespace {
 
 struct TjHandle {
@@ -209,4 +209,4 @@ void write_image_file(const std::string& path, const ImageU8& image, int jpeg_qu
   std::filesystem::rename(tmp, path);
 }
 
-}  // namespace rfm::data
+}  // namespace rfm::dataset

@@ -9,7 +9,7 @@
 
 #include "dataset/image.h"
 
-namespace rfm::data {
+namespace rfm::dataset {
 
 // Decodes `bytes`; `name` only labels errors.  A truncated or otherwise
 // damaged file is an error (libjpeg-turbo's warnings included), never a
@@ -37,4 +37,4 @@ std::vector<uint8_t> encode_png(const ImageU8& image);
 // temporary name and renamed, so a reader never sees half a file.
 void write_image_file(const std::string& path, const ImageU8& image, int jpeg_quality = 92);
 
-}  // namespace rfm::data
+}  // namespace rfm::dataset

@@ -2,7 +2,7 @@
 
 #include <filesystem>
 
-namespace rfm::data {
+namespace rfm::dataset {
 
 const char* modality_name(Modality m) { return m == Modality::kVisible ? "visible" : "infrared"; }
 
@@ -22,4 +22,4 @@ std::string DatasetListing::full_path(const ImageRecord& r) const {
   return (std::filesystem::path(root) / p).string();
 }
 
-}  // namespace rfm::data
+}  // namespace rfm::dataset

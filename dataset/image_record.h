@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-namespace rfm::data {
+namespace rfm::dataset {
 
 enum class Modality : int { kVisible = 0, kInfrared = 1 };
 enum class Split : int { kTrain = 0, kTest = 1, kQuery = 2, kGallery = 3 };
@@ -39,4 +39,4 @@ class DatasetError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-}  // namespace rfm::data
+}  // namespace rfm::dataset

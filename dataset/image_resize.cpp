@@ -8,7 +8,7 @@
 #include <stdexcept>
 #include <vector>
 
-namespace rfm::data {
+namespace rfm::dataset {
 namespace {
 
 // For each output index, the first input index and normalised weights of
@@ -327,4 +327,4 @@ void resize_bilinear_into_planes(const ImageU8& image, int height, int width, co
                 });
 }
 
-}  // namespace rfm::data
+}  // namespace rfm::dataset

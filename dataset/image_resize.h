@@ -9,7 +9,7 @@
 
 #include "dataset/image.h"
 
-namespace rfm::data {
+namespace rfm::dataset {
 
 ImageU8 resize_bilinear(const ImageU8& image, int height, int width);
 
@@ -44,4 +44,4 @@ struct PlanarWindow {
 void resize_bilinear_into_planes(const ImageU8& image, int height, int width, const PlanarWindow& window,
                                  uint8_t* planes);
 
-}  // namespace rfm::data
+}  // namespace rfm::dataset

@@ -7,7 +7,7 @@
 
 namespace fs = std::filesystem;
 
-namespace rfm::data {
+namespace rfm::dataset {
 namespace {
 
 // The cameras the reference's process_query_llcm / process_gallery_llcm
@@ -76,4 +76,4 @@ DatasetListing list_llcm(const std::string& root_path, ValidationReport& report)
   return listing;
 }
 
-}  // namespace rfm::data
+}  // namespace rfm::dataset

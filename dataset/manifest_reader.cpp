@@ -6,7 +6,7 @@
 
 namespace fs = std::filesystem;
 
-namespace rfm::data {
+namespace rfm::dataset {
 namespace {
 
 bool parse_modality(std::string v, Modality* m) {
@@ -75,4 +75,4 @@ DatasetListing list_manifest(const std::string& manifest, const std::string& roo
   return listing;
 }
 
-}  // namespace rfm::data
+}  // namespace rfm::dataset

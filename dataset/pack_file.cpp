@@ -19,7 +19,7 @@
 
 namespace fs = std::filesystem;
 
-namespace rfm::data {
+namespace rfm::dataset {
 namespace {
 
 constexpr char kMagic[8] = {'R', 'F', 'M', 'P', 'A', 'C', 'K', '1'};
@@ -277,4 +277,4 @@ std::string PackReader::staleness(const DatasetListing& listing, int height, int
   return "";
 }
 
-}  // namespace rfm::data
+}  // namespace rfm::dataset

@@ -22,7 +22,7 @@
 #include "dataset/validation_report.h"
 #include "dataset_pack.pb.h"
 
-namespace rfm::data {
+namespace rfm::dataset {
 
 struct PackOptions {
   int height = 384;
@@ -78,4 +78,4 @@ class PackReader {
 
 uint32_t crc32_of(const uint8_t* data, size_t size);
 
-}  // namespace rfm::data
+}  // namespace rfm::dataset

@@ -5,7 +5,7 @@
 
 namespace fs = std::filesystem;
 
-namespace rfm::data {
+namespace rfm::dataset {
 
 DatasetListing list_regdb(const std::string& root_path, int trial, ValidationReport& report) {
   DatasetListing listing;
@@ -35,4 +35,4 @@ DatasetListing list_regdb(const std::string& root_path, int trial, ValidationRep
   return listing;
 }
 
-}  // namespace rfm::data
+}  // namespace rfm::dataset

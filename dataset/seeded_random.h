@@ -9,7 +9,7 @@
 #include <cstdint>
 #include <random>
 
-namespace rfm::data {
+namespace rfm::dataset {
 
 // SplitMix64 finaliser: decorrelated seeds from structured inputs.
 inline uint64_t mix64(uint64_t a, uint64_t b) {
@@ -51,4 +51,4 @@ class SeededRandom {
   std::mt19937_64 engine_;
 };
 
-}  // namespace rfm::data
+}  // namespace rfm::dataset

@@ -10,7 +10,7 @@
 
 namespace fs = std::filesystem;
 
-namespace rfm::data {
+namespace rfm::dataset {
 
 std::vector<int64_t> read_id_file(const fs::path& file, ValidationReport& report) {
   std::vector<int64_t> ids;
@@ -102,4 +102,4 @@ std::vector<std::string> image_files_in(const fs::path& dir, ValidationReport& r
   return files;
 }
 
-}  // namespace rfm::data
+}  // namespace rfm::dataset

@@ -11,7 +11,7 @@
 #include "dataset/image_record.h"
 #include "dataset/validation_report.h"
 
-namespace rfm::data {
+namespace rfm::dataset {
 
 // A file of comma-separated person ids (SYSU-MM01's exp/*_id.txt, LLCM's
 // idx/test_id.txt: one line; several lines and any whitespace accepted).
@@ -32,4 +32,4 @@ void read_path_label_index(const std::filesystem::path& root, const std::filesys
 // unreadable folder is an error, a missing one lists nothing.
 std::vector<std::string> image_files_in(const std::filesystem::path& dir, ValidationReport& report);
 
-}  // namespace rfm::data
+}  // namespace rfm::dataset

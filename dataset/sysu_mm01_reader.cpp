@@ -7,7 +7,7 @@
 
 namespace fs = std::filesystem;
 
-namespace rfm::data {
+namespace rfm::dataset {
 namespace {
 
 constexpr int kCameras = 6;
@@ -77,4 +77,4 @@ DatasetListing list_sysu_mm01(const std::string& root_path, const SysuOptions& o
   return listing;
 }
 
-}  // namespace rfm::data
+}  // namespace rfm::dataset

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-namespace rfm::data {
+namespace rfm::dataset {
 
 inline std::string trim_field(const std::string& s) {
   size_t b = 0, e = s.size();
@@ -44,4 +44,4 @@ inline bool has_image_extension(const std::string& name) {
   return ext == ".jpg" || ext == ".jpeg" || ext == ".png" || ext == ".bmp";
 }
 
-}  // namespace rfm::data
+}  // namespace rfm::dataset

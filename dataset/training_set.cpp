@@ -2,7 +2,7 @@
 
 #include <map>
 
-namespace rfm::data {
+namespace rfm::dataset {
 
 uint64_t fnv1a(const void* data, size_t size, uint64_t hash) {
   const auto* p = static_cast<const uint8_t*>(data);
@@ -51,4 +51,4 @@ TrainingSet make_training_set(const DatasetListing& listing) {
   return set;
 }
 
-}  // namespace rfm::data
+}  // namespace rfm::dataset

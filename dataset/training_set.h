@@ -9,7 +9,7 @@
 
 #include "dataset/image_record.h"
 
-namespace rfm::data {
+namespace rfm::dataset {
 
 struct TrainingSet {
   std::string name;
@@ -33,4 +33,4 @@ TrainingSet make_training_set(const DatasetListing& listing);
 
 uint64_t fnv1a(const void* data, size_t size, uint64_t hash = 1469598103934665603ull);
 
-}  // namespace rfm::data
+}  // namespace rfm::dataset

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-namespace rfm::data {
+namespace rfm::dataset {
 
 int64_t ValidationReport::errors() const {
   return std::count_if(problems.begin(), problems.end(), [](const DatasetProblem& p) { return p.error; });
@@ -27,4 +27,4 @@ std::string ValidationReport::first_error_line(const std::string& dataset) const
   return dataset + ": no errors";
 }
 
-}  // namespace rfm::data
+}  // namespace rfm::dataset

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-namespace rfm::data {
+namespace rfm::dataset {
 
 struct DatasetProblem {
   bool error = true;
@@ -33,4 +33,4 @@ struct ValidationReport {
   std::string first_error_line(const std::string& dataset) const;
 };
 
-}  // namespace rfm::data
+}  // namespace rfm::dataset

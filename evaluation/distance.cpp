@@ -4,7 +4,7 @@
 #include <cmath>
 #include <vector>
 
-namespace rfm::eval {
+namespace rfm::evaluation {
 
 torch::Tensor l2_normalize_rows(const torch::Tensor& x) {
   return x / x.norm(2, 1, true).clamp_min(1e-12);
@@ -93,4 +93,4 @@ torch::Tensor k_reciprocal_rerank(const torch::Tensor& query_gallery, const torc
   return final_dist.narrow(1, nq, ng).contiguous();
 }
 
-}  // namespace rfm::eval
+}  // namespace rfm::evaluation

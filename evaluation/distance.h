@@ -3,7 +3,7 @@
 
 #include <torch/torch.h>
 
-namespace rfm::eval {
+namespace rfm::evaluation {
 
 enum class DistanceKind { kEuclidean, kCosine };
 
@@ -29,4 +29,4 @@ struct RerankOptions {
 torch::Tensor k_reciprocal_rerank(const torch::Tensor& query_gallery, const torch::Tensor& query_query,
                                   const torch::Tensor& gallery_gallery, const RerankOptions& options);
 
-}  // namespace rfm::eval
+}  // namespace rfm::evaluation

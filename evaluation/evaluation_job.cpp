@@ -18,11 +18,11 @@
 #include "evaluation/protocols.h"
 #include "evaluation/report_files.h"
 #include "proto/config_loader.h"
-#include "trainer/engine/config_bridge.h"
-#include "trainer/engine/model_checkpoint.h"
-#include "trainer/engine/worker_resources.h"
+#include "trainer/model_io/config_bridge.h"
+#include "trainer/model_io/model_checkpoint.h"
+#include "trainer/process/worker_resources.h"
 
-namespace rfm::eval {
+namespace rfm::evaluation {
 namespace fs = std::filesystem;
 namespace {
 
@@ -50,7 +50,7 @@ void describe_options(EvaluationReport& report, const config::EvaluationConfig& 
 // identities, then cameras, then file names.
 struct ProtocolSets {
   // SYSU: queries, gallery pool; RegDB: visible, thermal; LLCM: visible, infrared.
-  std::vector<data::ImageRecord> first, second;
+  std::vector<dataset::ImageRecord> first, second;
 };
 
 // The dataset a source evaluates with, as the reports name it.
@@ -65,16 +65,16 @@ std::string dataset_of(config::DataConfig::Source source) {
   }
 }
 
-ProtocolSets protocol_sets(const data::DatasetListing& listing, config::DataConfig::Source source) {
+ProtocolSets protocol_sets(const dataset::DatasetListing& listing, config::DataConfig::Source source) {
   ProtocolSets s;
   const bool sysu = source == config::DataConfig::SYSU_MM01;
   for (const auto& r : listing.records) {
-    if (r.split != data::Split::kTest) continue;
-    const bool infrared = r.modality == data::Modality::kInfrared;
+    if (r.split != dataset::Split::kTest) continue;
+    const bool infrared = r.modality == dataset::Modality::kInfrared;
     // SYSU: infrared queries; RegDB and LLCM: visible first.
     (sysu == infrared ? s.first : s.second).push_back(r);
   }
-  auto order = [](const data::ImageRecord& a, const data::ImageRecord& b) {
+  auto order = [](const dataset::ImageRecord& a, const dataset::ImageRecord& b) {
     return std::tie(a.pid, a.camid, a.path) < std::tie(b.pid, b.camid, b.path);
   };
   std::sort(s.first.begin(), s.first.end(), order);
@@ -84,7 +84,7 @@ ProtocolSets protocol_sets(const data::DatasetListing& listing, config::DataConf
     const char* where = source == config::DataConfig::SYSU_MM01 ? (visible_missing ? "cameras 1, 2, 4, 5" : "cameras 3, 6")
                         : source == config::DataConfig::REGDB   ? (visible_missing ? "Visible/" : "Thermal/")
                                                                 : (visible_missing ? "test_vis/" : "test_nir/");
-    throw data::DatasetError(listing.root + ": " + dataset_of(source) + " has no test images in " + where);
+    throw dataset::DatasetError(listing.root + ": " + dataset_of(source) + " has no test images in " + where);
   }
   return s;
 }
@@ -99,7 +99,7 @@ std::vector<ProtocolOutcome> run_protocols(const std::string& dataset, const Fea
 // Rank-list pictures for the first model's outcomes.
 void write_rank_lists(const std::string& dir, const std::vector<ProtocolOutcome>& outcomes, const FeatureSet& first,
                       const FeatureSet& second, const std::string& image_root,
-                      const std::function<data::ImageU8(const std::string&)>& load_path, std::ostream& log) {
+                      const std::function<dataset::ImageU8(const std::string&)>& load_path, std::ostream& log) {
   if (first.paths.empty() || second.paths.empty()) {
     log << "rank lists skipped: the features have no paths files\n";
     return;
@@ -166,7 +166,7 @@ EvaluationReport run_evaluation(const EvaluationRequest& req, std::ostream& log)
   const auto source = base.data().source();
   const std::string dataset = dataset_of(source);
   const std::string out_dir = req.out_dir.empty() ? (fs::path(base.train().run_dir()) / "eval").string() : req.out_dir;
-  const int threads = engine::configure_threads(base.train().threads());
+  const int threads = process::configure_threads(base.train().threads());
   const torch::Device device(base.train().device());
 
   EvaluationReport report;
@@ -181,7 +181,7 @@ EvaluationReport run_evaluation(const EvaluationRequest& req, std::ostream& log)
     auto cfg = base;
     int regdb_trial = base.data().regdb_trial();
     if (!models[m].empty()) {
-      const auto info = engine::read_checkpoint_info(models[m]);
+      const auto info = model_io::read_checkpoint_info(models[m]);
       *cfg.mutable_model() = info.config.model();
       regdb_trial = info.config.data().regdb_trial();
       cfg.mutable_data()->set_regdb_trial(regdb_trial);
@@ -192,15 +192,15 @@ EvaluationReport run_evaluation(const EvaluationRequest& req, std::ostream& log)
       log << "no checkpoint: evaluating the untrained model (seed " << base.train().seed() << ")\n";
       if (cfg.model().num_classes() == 0) cfg.mutable_model()->set_num_classes(2);  // the classifier is unused
     }
-    data::DatasetCheck check;
+    dataset::DatasetCheck check;
     check.decode_images = false;
-    const auto listing = data::open_dataset(cfg.data(), check);
+    const auto listing = dataset::open_dataset(cfg.data(), check);
     const auto sets = protocol_sets(listing, source);
     const TestImageSource images(listing, cfg.data());
 
     torch::manual_seed(cfg.train().seed());
-    model::RfmModel model(engine::model_options(cfg));
-    if (!models[m].empty()) engine::load_model_weights(models[m], model);
+    model::RfmModel model(model_io::model_options(cfg));
+    if (!models[m].empty()) model_io::load_model_weights(models[m], model);
     model->to(device);
     const auto opts = extraction_options(cfg, device);
     log << "extracting " << sets.first.size() + sets.second.size() << " test images of " << listing.name << " ("
@@ -239,7 +239,7 @@ EvaluationReport run_evaluation(const EvaluationRequest& req, std::ostream& log)
     if (m == 0) {
       fs::create_directories(out_dir);
       write_rank_lists(out_dir, outcomes, first, second, listing.root,
-                       [&](const std::string& p) { return data::read_image_file(p); }, log);
+                       [&](const std::string& p) { return dataset::read_image_file(p); }, log);
     }
   }
   report.set_extract_seconds(extract_seconds);
@@ -279,7 +279,7 @@ EvaluationReport run_feature_evaluation(const FeatureEvaluationRequest& req, std
       fs::create_directories(req.out_dir);
       const std::string root = !req.image_root.empty() ? req.image_root : dir.meta.image_root();
       write_rank_lists(req.out_dir, outcomes, dir.query, dir.gallery, root,
-                       [&](const std::string& p) { return data::read_image_file(p); }, log);
+                       [&](const std::string& p) { return dataset::read_image_file(p); }, log);
     }
   }
   report.set_metric_seconds(metric_seconds);
@@ -287,4 +287,4 @@ EvaluationReport run_feature_evaluation(const FeatureEvaluationRequest& req, std
   return report;
 }
 
-}  // namespace rfm::eval
+}  // namespace rfm::evaluation

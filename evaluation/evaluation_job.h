@@ -10,7 +10,7 @@
 #include "evaluation_report.pb.h"
 #include "rfm_config.pb.h"
 
-namespace rfm::eval {
+namespace rfm::evaluation {
 
 struct EvaluationRequest {
   // The effective configuration: data, evaluation and device sections are
@@ -42,4 +42,4 @@ EvaluationReport run_feature_evaluation(const FeatureEvaluationRequest& request,
 // std::invalid_argument otherwise.
 std::string canonical_dataset_name(const std::string& name);
 
-}  // namespace rfm::eval
+}  // namespace rfm::evaluation

@@ -12,25 +12,25 @@
 #include "dataset/image_codec.h"
 #include "dataset/image_resize.h"
 
-namespace rfm::eval {
+namespace rfm::evaluation {
 
-TestImageSource::TestImageSource(const data::DatasetListing& listing, const config::DataConfig& d)
+TestImageSource::TestImageSource(const dataset::DatasetListing& listing, const config::DataConfig& d)
     : listing_(listing), height_(d.height()), width_(d.width()) {
   if (d.pack().empty() || !std::filesystem::exists(d.pack())) return;
-  auto pack = std::make_shared<data::PackReader>(d.pack());
+  auto pack = std::make_shared<dataset::PackReader>(d.pack());
   if (!pack->staleness(listing, height_, width_).empty()) return;  // decode instead of trusting a stale pack
   const auto packed = pack->listing();
   for (size_t i = 0; i < packed.records.size(); ++i) pack_rows_[packed.records[i].path] = static_cast<int64_t>(i);
   pack_ = std::move(pack);
 }
 
-data::ImageU8 TestImageSource::load(const data::ImageRecord& record) const {
+dataset::ImageU8 TestImageSource::load(const dataset::ImageRecord& record) const {
   if (pack_) {
     const auto it = pack_rows_.find(record.path);
     if (it != pack_rows_.end()) return pack_->image(it->second, true);
   }
-  const auto image = data::read_image_file(listing_.full_path(record));
-  return data::resize_bilinear(image, height_, width_);
+  const auto image = dataset::read_image_file(listing_.full_path(record));
+  return dataset::resize_bilinear(image, height_, width_);
 }
 
 std::string TestImageSource::describe() const {
@@ -48,19 +48,19 @@ ExtractionOptions extraction_options(const config::RunConfig& c, torch::Device d
   return o;
 }
 
-data::Modality guessed_modality(const data::ImageU8& image) {
-  if (image.channels < 3) return data::Modality::kInfrared;
+dataset::Modality guessed_modality(const dataset::ImageU8& image) {
+  if (image.channels < 3) return dataset::Modality::kInfrared;
   const size_t pixels = static_cast<size_t>(image.height) * static_cast<size_t>(image.width);
-  if (pixels == 0) return data::Modality::kVisible;
+  if (pixels == 0) return dataset::Modality::kVisible;
   uint64_t difference = 0;
   const uint8_t* p = image.pixels.data();
   for (size_t i = 0; i < pixels; ++i, p += image.channels) {
     difference += static_cast<uint64_t>(std::abs(int{p[0]} - int{p[1]}) + std::abs(int{p[1]} - int{p[2]}));
   }
-  return difference < 2 * pixels ? data::Modality::kInfrared : data::Modality::kVisible;
+  return difference < 2 * pixels ? dataset::Modality::kInfrared : dataset::Modality::kVisible;
 }
 
-FeatureSet extract_features(model::RfmModel& model, const std::vector<data::ImageRecord>& records,
+FeatureSet extract_features(model::RfmModel& model, const std::vector<dataset::ImageRecord>& records,
                             const TestImageSource& source, const ExtractionOptions& o) {
   const bool was_training = model->is_training();
   model->eval();
@@ -72,7 +72,7 @@ FeatureSet extract_features(model::RfmModel& model, const std::vector<data::Imag
   const int64_t n = static_cast<int64_t>(records.size());
   for (int64_t start = 0; start < n; start += o.batch_size) {
     const int64_t count = std::min<int64_t>(o.batch_size, n - start);
-    std::vector<data::ImageU8> images(static_cast<size_t>(count));
+    std::vector<dataset::ImageU8> images(static_cast<size_t>(count));
     // Decode in parallel; the first failure is rethrown naming its file.
     std::atomic<int64_t> next{0};
     std::exception_ptr failure;
@@ -100,7 +100,7 @@ FeatureSet extract_features(model::RfmModel& model, const std::vector<data::Imag
       std::memcpy(batch[i].data_ptr<uint8_t>(), images[i].pixels.data(), images[i].pixels.size());
       const auto m = o.guess_modality ? guessed_modality(images[i]) : records[start + i].modality;
       set.modality.push_back(m);
-      modality[i] = m == data::Modality::kInfrared ? 1 : 0;
+      modality[i] = m == dataset::Modality::kInfrared ? 1 : 0;
     }
     auto x = batch.to(o.device).permute({0, 3, 1, 2}).to(torch::kFloat32).div_(255.0).sub_(mean).div_(stdev);
     const auto mod = torch::tensor(modality, torch::kInt64).to(o.device);
@@ -122,4 +122,4 @@ FeatureSet extract_features(model::RfmModel& model, const std::vector<data::Imag
   return set;
 }
 
-}  // namespace rfm::eval
+}  // namespace rfm::evaluation

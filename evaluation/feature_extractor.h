@@ -17,20 +17,20 @@
 #include "rfm_config.pb.h"
 #include "trainer/model/rfm_model.h"
 
-namespace rfm::eval {
+namespace rfm::evaluation {
 
 // Test images at height x width: read from the pack when it holds them at
 // that size and is not stale, decoded and resized from their files otherwise.
 class TestImageSource {
  public:
-  TestImageSource(const data::DatasetListing& listing, const config::DataConfig& data);
-  data::ImageU8 load(const data::ImageRecord& record) const;
+  TestImageSource(const dataset::DatasetListing& listing, const config::DataConfig& data);
+  dataset::ImageU8 load(const dataset::ImageRecord& record) const;
   std::string describe() const;
 
  private:
-  const data::DatasetListing& listing_;
+  const dataset::DatasetListing& listing_;
   int height_, width_;
-  std::shared_ptr<data::PackReader> pack_;
+  std::shared_ptr<dataset::PackReader> pack_;
   std::unordered_map<std::string, int64_t> pack_rows_;
 };
 
@@ -50,14 +50,14 @@ struct ExtractionOptions {
 // Infrared cameras give grey images (the three channels equal up to JPEG's
 // chroma noise): an image whose channels differ by less than 2 grey levels
 // on average is infrared, any other visible.
-data::Modality guessed_modality(const data::ImageU8& image);
+dataset::Modality guessed_modality(const dataset::ImageU8& image);
 
 ExtractionOptions extraction_options(const config::RunConfig& config, torch::Device device);
 
 // Embeddings ([N, K*D], not normalised) of `records`, in their order, with
 // their labels, paths and the modality each was embedded as (MAM's branch).
 // Restores the model's training mode.
-FeatureSet extract_features(model::RfmModel& model, const std::vector<data::ImageRecord>& records,
+FeatureSet extract_features(model::RfmModel& model, const std::vector<dataset::ImageRecord>& records,
                             const TestImageSource& source, const ExtractionOptions& options);
 
-}  // namespace rfm::eval
+}  // namespace rfm::evaluation

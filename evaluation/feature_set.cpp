@@ -7,7 +7,7 @@
 
 #include <google/protobuf/text_format.h>
 
-namespace rfm::eval {
+namespace rfm::evaluation {
 namespace fs = std::filesystem;
 namespace {
 
@@ -41,7 +41,7 @@ void write_set(const fs::path& dir, const std::string& role, const FeatureSet& s
   if (!set.paths.empty()) write_lines(dir / (role + "_paths.txt"), set.paths);
   if (!set.modality.empty()) {
     std::vector<std::string> modalities;
-    for (const auto m : set.modality) modalities.push_back(data::modality_name(m));
+    for (const auto m : set.modality) modalities.push_back(dataset::modality_name(m));
     write_lines(dir / (role + "_modalities.txt"), modalities);
   }
 }
@@ -83,7 +83,7 @@ FeatureSet read_set(const fs::path& dir, const std::string& role) {
         throw std::runtime_error(modality_file.string() + ":" + std::to_string(i + 1) +
                                  ": expected 'visible' or 'infrared', got '" + lines[i] + "'");
       }
-      set.modality.push_back(lines[i] == "infrared" ? data::Modality::kInfrared : data::Modality::kVisible);
+      set.modality.push_back(lines[i] == "infrared" ? dataset::Modality::kInfrared : dataset::Modality::kVisible);
     }
     if (static_cast<int64_t>(set.modality.size()) != set.features.rows) {
       throw std::runtime_error(modality_file.string() + ": " + std::to_string(set.modality.size()) +
@@ -142,4 +142,4 @@ FeatureDirectory read_feature_directory(const std::string& dir) {
   return f;
 }
 
-}  // namespace rfm::eval
+}  // namespace rfm::evaluation

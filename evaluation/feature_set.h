@@ -16,13 +16,13 @@
 #include "evaluation/ranking_metrics.h"
 #include "evaluation_report.pb.h"
 
-namespace rfm::eval {
+namespace rfm::evaluation {
 
 struct FeatureSet {
   FloatMatrix features;            // N x D
   Labels labels;
   std::vector<std::string> paths;  // empty or N, relative to the export's image_root
-  std::vector<data::Modality> modality;  // empty or N
+  std::vector<dataset::Modality> modality;  // empty or N
   int64_t size() const { return features.rows; }
 };
 
@@ -38,4 +38,4 @@ void write_feature_directory(const std::string& dir, const FeatureDirectory& fea
 // NpyError or std::runtime_error naming the file (and line) at fault.
 FeatureDirectory read_feature_directory(const std::string& dir);
 
-}  // namespace rfm::eval
+}  // namespace rfm::evaluation

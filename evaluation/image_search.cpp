@@ -15,17 +15,17 @@
 #include "evaluation/report_files.h"
 #include "proto/config_loader.h"
 #include "proto/config_validation.h"
-#include "trainer/engine/config_bridge.h"
-#include "trainer/engine/model_checkpoint.h"
-#include "trainer/engine/worker_resources.h"
+#include "trainer/model_io/config_bridge.h"
+#include "trainer/model_io/model_checkpoint.h"
+#include "trainer/process/worker_resources.h"
 
-namespace rfm::eval {
+namespace rfm::evaluation {
 namespace fs = std::filesystem;
 namespace {
 
 // A folder's image files (below it too), sorted, or a manifest's records.
-data::DatasetListing list_images(const std::string& images) {
-  data::DatasetListing listing;
+dataset::DatasetListing list_images(const std::string& images) {
+  dataset::DatasetListing listing;
   std::error_code ec;
   if (fs::is_directory(images, ec)) {
     listing.name = "folder " + images;
@@ -33,28 +33,28 @@ data::DatasetListing list_images(const std::string& images) {
     std::vector<std::string> files;
     for (auto it = fs::recursive_directory_iterator(images, fs::directory_options::skip_permission_denied, ec);
          !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-      if (it->is_regular_file() && data::has_image_extension(it->path().filename().string())) {
+      if (it->is_regular_file() && dataset::has_image_extension(it->path().filename().string())) {
         files.push_back(fs::relative(it->path(), images).string());
       }
     }
-    if (ec) throw data::DatasetError(images + ": cannot list the folder (" + ec.message() + ")");
-    if (files.empty()) throw data::DatasetError(images + ": no images (.jpg, .jpeg, .png, .bmp) in this folder or below");
+    if (ec) throw dataset::DatasetError(images + ": cannot list the folder (" + ec.message() + ")");
+    if (files.empty()) throw dataset::DatasetError(images + ": no images (.jpg, .jpeg, .png, .bmp) in this folder or below");
     std::sort(files.begin(), files.end());
     for (auto& f : files) {
-      data::ImageRecord r;
+      dataset::ImageRecord r;
       r.path = std::move(f);
       r.pid = -1;  // unknown: what `rfm embed` writes for a folder's images
       r.camid = -1;
-      r.split = data::Split::kTest;
+      r.split = dataset::Split::kTest;
       listing.records.push_back(std::move(r));
     }
     return listing;
   }
-  if (!fs::is_regular_file(images, ec)) throw data::DatasetError(images + ": no such folder or manifest file");
-  data::ValidationReport report;
-  listing = data::list_manifest(images, "", report);
-  if (!report.ok()) throw data::DatasetError(report.first_error_line(images));
-  if (listing.records.empty()) throw data::DatasetError(images + ": the manifest lists no images");
+  if (!fs::is_regular_file(images, ec)) throw dataset::DatasetError(images + ": no such folder or manifest file");
+  dataset::ValidationReport report;
+  listing = dataset::list_manifest(images, "", report);
+  if (!report.ok()) throw dataset::DatasetError(report.first_error_line(images));
+  if (listing.records.empty()) throw dataset::DatasetError(images + ": the manifest lists no images");
   return listing;
 }
 
@@ -68,18 +68,18 @@ struct LoadedModel {
 
 LoadedModel load_model(const std::string& checkpoint, const std::vector<std::string>& overrides) {
   if (checkpoint.empty()) throw std::invalid_argument("no --checkpoint given");
-  const auto info = engine::read_checkpoint_info(checkpoint);
+  const auto info = model_io::read_checkpoint_info(checkpoint);
   auto config = info.config;
   for (const auto& o : overrides) config::apply_override(config, o);
   config::materialize_defaults(config);
   config::validate(config);
-  const auto resources = engine::resolve_worker(config, comm::ProcessPlacement{});
-  engine::configure_threads(resources.threads);
+  const auto resources = process::resolve_worker(config, comm::ProcessPlacement{});
+  process::configure_threads(resources.threads);
   LoadedModel m;
   m.config = resources.config;
   m.device = resources.device;
-  m.model = model::RfmModel(engine::model_options(m.config));
-  engine::load_model_weights(checkpoint, m.model);
+  m.model = model::RfmModel(model_io::model_options(m.config));
+  model_io::load_model_weights(checkpoint, m.model);
   m.model->to(m.device);
   return m;
 }
@@ -116,9 +116,9 @@ ExtractionOptions options_for(const LoadedModel& m, ModalityChoice choice) {
   return o;
 }
 
-void force_modality(std::vector<data::ImageRecord>& records, ModalityChoice choice) {
+void force_modality(std::vector<dataset::ImageRecord>& records, ModalityChoice choice) {
   if (choice == ModalityChoice::kAuto) return;
-  for (auto& r : records) r.modality = choice == ModalityChoice::kInfrared ? data::Modality::kInfrared : data::Modality::kVisible;
+  for (auto& r : records) r.modality = choice == ModalityChoice::kInfrared ? dataset::Modality::kInfrared : dataset::Modality::kVisible;
 }
 
 torch::Tensor as_tensor(const FloatMatrix& m) {
@@ -162,10 +162,10 @@ FeatureDirectory run_embed(const EmbedRequest& request, std::ostream& log) {
   dir.meta.set_feature_dim(static_cast<int32_t>(dir.gallery.features.cols));
   dir.meta.set_checkpoint(fs::absolute(request.checkpoint).string());
   dir.meta.set_flip_averaged(options.flip_average);
-  dir.meta.set_model(engine::architecture_text(m.config.model()));
+  dir.meta.set_model(model_io::architecture_text(m.config.model()));
   write_feature_directory(request.out_dir, dir);
   int64_t infrared = 0;
-  for (const auto mod : dir.gallery.modality) infrared += mod == data::Modality::kInfrared;
+  for (const auto mod : dir.gallery.modality) infrared += mod == dataset::Modality::kInfrared;
   log << "wrote " << dir.gallery.size() << " x " << dir.gallery.features.cols << " features (" << infrared
       << " embedded as infrared, " << dir.gallery.size() - infrared << " as visible) to " << request.out_dir << std::endl;
   return dir;
@@ -181,17 +181,17 @@ std::vector<std::vector<SearchHit>> run_search(const SearchRequest& request, std
     throw std::invalid_argument(request.features_dir + "/features.pbtxt names no checkpoint: pass --checkpoint");
   }
   auto m = load_model(checkpoint, request.overrides);
-  const std::string ours = engine::architecture_text(m.config.model());
+  const std::string ours = model_io::architecture_text(m.config.model());
   if (!dir.meta.model().empty() && dir.meta.model() != ours) {
-    throw engine::CheckpointError(checkpoint + ": another architecture than the one " + request.features_dir +
+    throw model_io::CheckpointError(checkpoint + ": another architecture than the one " + request.features_dir +
                                   " was embedded with (" + ours + " against " + dir.meta.model() + ")");
   }
 
   // The queries as a listing of absolute paths.
-  data::DatasetListing queries;
+  dataset::DatasetListing queries;
   queries.name = "queries";
   for (const auto& q : request.queries) {
-    data::ImageRecord r;
+    dataset::ImageRecord r;
     r.path = fs::absolute(q).string();
     r.pid = -1;
     r.camid = -1;
@@ -203,7 +203,7 @@ std::vector<std::vector<SearchHit>> run_search(const SearchRequest& request, std
   const TestImageSource source(queries, data);
   const auto query = extract_features(m.model, queries.records, source, options_for(m, request.modality));
   if (query.features.cols != dir.gallery.features.cols) {
-    throw engine::CheckpointError(checkpoint + ": its embeddings have " + std::to_string(query.features.cols) +
+    throw model_io::CheckpointError(checkpoint + ": its embeddings have " + std::to_string(query.features.cols) +
                                   " dimensions, the features of " + request.features_dir + " " +
                                   std::to_string(dir.gallery.features.cols) + ": another architecture");
   }
@@ -220,7 +220,7 @@ std::vector<std::vector<SearchHit>> run_search(const SearchRequest& request, std
   for (size_t i = 0; i < request.queries.size(); ++i) {
     list.query_rows.push_back(static_cast<int64_t>(i));
     list.gallery_rows.emplace_back();
-    log << "query " << request.queries[i] << " (as " << data::modality_name(query.modality[i]) << "):\n";
+    log << "query " << request.queries[i] << " (as " << dataset::modality_name(query.modality[i]) << "):\n";
     for (int64_t j = 0; j < k; ++j) {
       SearchHit h;
       h.row = indices[static_cast<int64_t>(i)][j].item<int64_t>();
@@ -234,12 +234,12 @@ std::vector<std::vector<SearchHit>> run_search(const SearchRequest& request, std
   }
   const std::string png = !request.out_png.empty() ? request.out_png : (fs::path(request.features_dir) / "search.png").string();
   write_rank_list_png(png, "search of " + request.features_dir, list, [&](int set, int64_t row) {
-    if (set == 0) return data::read_image_file(request.queries[static_cast<size_t>(row)]);
+    if (set == 0) return dataset::read_image_file(request.queries[static_cast<size_t>(row)]);
     if (dir.gallery.paths.empty()) throw std::runtime_error("no paths");
-    return data::read_image_file((fs::path(dir.meta.image_root()) / dir.gallery.paths[static_cast<size_t>(row)]).string());
+    return dataset::read_image_file((fs::path(dir.meta.image_root()) / dir.gallery.paths[static_cast<size_t>(row)]).string());
   });
   log << "wrote " << png << std::endl;
   return hits;
 }
 
-}  // namespace rfm::eval
+}  // namespace rfm::evaluation

@@ -12,7 +12,7 @@
 #include "evaluation/feature_set.h"
 #include "rfm_config.pb.h"
 
-namespace rfm::eval {
+namespace rfm::evaluation {
 
 enum class ModalityChoice {
   kAuto,      // each image's from its pixels (grey: infrared), or the manifest's column
@@ -34,9 +34,9 @@ struct EmbedRequest {
 };
 
 // The written directory's contents.  Errors name the file: an unreadable
-// or foreign checkpoint (engine::CheckpointError), a folder without images
-// or a malformed manifest (data::DatasetError), an unreadable image
-// (data::ImageFileError).
+// or foreign checkpoint (model_io::CheckpointError), a folder without images
+// or a malformed manifest (dataset::DatasetError), an unreadable image
+// (dataset::ImageFileError).
 FeatureDirectory run_embed(const EmbedRequest& request, std::ostream& log);
 
 struct SearchHit {
@@ -61,4 +61,4 @@ struct SearchRequest {
 // the features were embedded with: another is refused, naming both.
 std::vector<std::vector<SearchHit>> run_search(const SearchRequest& request, std::ostream& log);
 
-}  // namespace rfm::eval
+}  // namespace rfm::evaluation

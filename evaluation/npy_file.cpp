@@ -7,7 +7,7 @@
 
 #include "dataset/image_codec.h"
 
-namespace rfm::eval {
+namespace rfm::evaluation {
 namespace {
 
 const char kMagic[] = "\x93NUMPY";
@@ -59,7 +59,7 @@ void write_npy(const std::string& path, const FloatMatrix& m) {
 FloatMatrix read_npy(const std::string& path) {
   std::vector<uint8_t> bytes;
   try {
-    bytes = data::read_file_bytes(path);
+    bytes = dataset::read_file_bytes(path);
   } catch (const std::exception& e) {
     throw NpyError(e.what());
   }
@@ -130,4 +130,4 @@ FloatMatrix read_npy(const std::string& path) {
   return m;
 }
 
-}  // namespace rfm::eval
+}  // namespace rfm::evaluation

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-namespace rfm::eval {
+namespace rfm::evaluation {
 
 // A file that is not a .npy matrix we can read: the message names the file.
 class NpyError : public std::runtime_error {
@@ -25,4 +25,4 @@ struct FloatMatrix {
 void write_npy(const std::string& path, const FloatMatrix& m);
 FloatMatrix read_npy(const std::string& path);
 
-}  // namespace rfm::eval
+}  // namespace rfm::evaluation

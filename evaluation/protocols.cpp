@@ -11,7 +11,7 @@
 #include "evaluation/distance.h"
 #include "evaluation/python_random.h"
 
-namespace rfm::eval {
+namespace rfm::evaluation {
 namespace {
 
 using config::EvaluationConfig;
@@ -348,4 +348,4 @@ std::vector<ProtocolOutcome> evaluate_llcm(const FeatureSet& visible, const Feat
   return outcomes;
 }
 
-}  // namespace rfm::eval
+}  // namespace rfm::evaluation

@@ -18,7 +18,7 @@
 #include "evaluation_report.pb.h"
 #include "rfm_config.pb.h"
 
-namespace rfm::eval {
+namespace rfm::evaluation {
 
 // One protocol's ranking of chosen queries in its first trial, for the
 // rank-list picture: rows index the FeatureSets the protocol was given.
@@ -70,4 +70,4 @@ void summarize(ProtocolResult& result);
 // in order of first appearance.
 std::vector<ProtocolResult> merge_trials(const std::vector<ProtocolResult>& results);
 
-}  // namespace rfm::eval
+}  // namespace rfm::evaluation

@@ -4,7 +4,7 @@
 #include <stdexcept>
 #include <unordered_set>
 
-namespace rfm::eval {
+namespace rfm::evaluation {
 namespace {
 
 constexpr int kN = 624;
@@ -119,4 +119,4 @@ std::vector<uint64_t> PythonRandom::sample(uint64_t n, uint64_t k) {
   return result;
 }
 
-}  // namespace rfm::eval
+}  // namespace rfm::evaluation

@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <vector>
 
-namespace rfm::eval {
+namespace rfm::evaluation {
 
 class PythonRandom {
  public:
@@ -31,4 +31,4 @@ class PythonRandom {
   int index_ = 624;
 };
 
-}  // namespace rfm::eval
+}  // namespace rfm::evaluation

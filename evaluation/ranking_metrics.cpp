@@ -6,7 +6,7 @@
 #include <string>
 #include <unordered_set>
 
-namespace rfm::eval {
+namespace rfm::evaluation {
 namespace {
 
 constexpr int kSameRoomQueryCamera = 3;
@@ -100,4 +100,4 @@ RankingMetrics evaluate_ranking(const std::vector<float>& distances, const Label
   return m;
 }
 
-}  // namespace rfm::eval
+}  // namespace rfm::evaluation

@@ -14,7 +14,7 @@
 #include <cstdint>
 #include <vector>
 
-namespace rfm::eval {
+namespace rfm::evaluation {
 
 struct Labels {
   std::vector<int64_t> pid;
@@ -53,4 +53,4 @@ std::vector<int64_t> rank_gallery(const float* distances, int64_t query_pid, int
 RankingMetrics evaluate_ranking(const std::vector<float>& distances, const Labels& query, const Labels& gallery,
                                 const RankingRules& rules);
 
-}  // namespace rfm::eval
+}  // namespace rfm::evaluation

@@ -12,7 +12,7 @@
 #include "dataset/image_resize.h"
 #include "plot/line_chart.h"
 
-namespace rfm::eval {
+namespace rfm::evaluation {
 namespace fs = std::filesystem;
 namespace {
 
@@ -116,9 +116,9 @@ void write_rank_list_png(const std::string& path, const std::string& title, cons
   const int query_set = list.query_is_first_set ? 0 : 1, gallery_set = 1 - query_set;
   auto tile = [&](int set, int64_t row) {
     try {
-      return data::resize_bilinear(load(set, row), kThumbHeight, kThumbWidth);
+      return dataset::resize_bilinear(load(set, row), kThumbHeight, kThumbWidth);
     } catch (const std::exception&) {
-      return data::ImageU8(kThumbHeight, kThumbWidth, 3, 160);
+      return dataset::ImageU8(kThumbHeight, kThumbWidth, 3, 160);
     }
   };
   for (size_t q = 0; q < list.query_rows.size(); ++q) {
@@ -157,4 +157,4 @@ std::vector<std::string> write_report_files(const std::string& dir, const Evalua
   return {json.string(), md.string(), png.string()};
 }
 
-}  // namespace rfm::eval
+}  // namespace rfm::evaluation

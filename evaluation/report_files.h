@@ -13,7 +13,7 @@
 #include "evaluation/protocols.h"
 #include "evaluation_report.pb.h"
 
-namespace rfm::eval {
+namespace rfm::evaluation {
 
 std::string report_json(const EvaluationReport& report);
 // Throws std::runtime_error naming the file when it is not a report.
@@ -24,7 +24,7 @@ void write_cmc_png(const std::string& path, const EvaluationReport& report);
 
 // Loads the picture of row `row` of set 0 (the protocol's first feature set)
 // or set 1; may throw, in which case a grey tile is drawn.
-using RowImageLoader = std::function<data::ImageU8(int set, int64_t row)>;
+using RowImageLoader = std::function<dataset::ImageU8(int set, int64_t row)>;
 void write_rank_list_png(const std::string& path, const std::string& title, const RankList& list,
                          const RowImageLoader& load);
 
@@ -34,4 +34,4 @@ std::string slug(const std::string& name);
 // report.json, report.md and cmc.png into `dir`; returns their paths.
 std::vector<std::string> write_report_files(const std::string& dir, const EvaluationReport& report);
 
-}  // namespace rfm::eval
+}  // namespace rfm::evaluation

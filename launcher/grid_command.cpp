@@ -1,12 +1,14 @@
 #include "launcher/grid_command.h"
 
 #include <fstream>
+#include <iostream>
 #include <stdexcept>
 
 #include "grid/grid_directory.h"
 #include "grid/grid_results.h"
+#include "launcher/commands.h"
 
-namespace rfm::launch {
+namespace rfm::launcher {
 
 int run_grid_command(const std::string& action, const std::string& grid_file, std::ostream& out, std::ostream& err) {
   if (action != "expand" && action != "pending" && action != "collect") {
@@ -37,4 +39,23 @@ int run_grid_command(const std::string& action, const std::string& grid_file, st
   return 0;
 }
 
-}  // namespace rfm::launch
+Command grid_command() {
+  Command c;
+  c.name = "grid";
+  c.summary = "a hyperparameter grid: expand writes its point configs, pending lists the array indices still to run "
+              "(slurm/submit-grid), collect its results as CSV, Markdown and PNG";
+  c.positional = "expand|pending|collect";
+  c.options = {{"--grid", "FILE", "the grid file (proto/grid.proto's GridSpec in text format)", false}};
+  c.run = [](const ParsedArguments& args) {
+    if (args.positional().size() != 1) throw UsageError("grid needs one action: expand, pending or collect");
+    if (!args.has("--grid")) throw UsageError("grid needs --grid FILE");
+    try {
+      return run_grid_command(args.positional().front(), args.value("--grid"), std::cout, std::cerr);
+    } catch (const std::invalid_argument& e) {
+      throw UsageError(e.what());
+    }
+  };
+  return c;
+}
+
+}  // namespace rfm::launcher

@@ -5,7 +5,7 @@
 #include <ostream>
 #include <string>
 
-namespace rfm::launch {
+namespace rfm::launcher {
 
 // `action`: expand (write the grid directory, list the points), pending
 // (also print "<--array value>\t<job name>\t<grid dir>" of the unfinished
@@ -13,4 +13,4 @@ namespace rfm::launch {
 // Returns the exit code; throws config::ConfigError for a bad grid file.
 int run_grid_command(const std::string& action, const std::string& grid_file, std::ostream& out, std::ostream& err);
 
-}  // namespace rfm::launch
+}  // namespace rfm::launcher

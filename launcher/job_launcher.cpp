@@ -19,7 +19,7 @@
 #include "launcher/worker_supervision.h"
 #include "trainer/run/stop_signals.h"
 
-namespace rfm::launch {
+namespace rfm::launcher {
 namespace {
 
 std::atomic<int> forwarded_signal{0};
@@ -175,4 +175,4 @@ int launch_job(const LaunchRequest& request) {
   }
 }
 
-}  // namespace rfm::launch
+}  // namespace rfm::launcher

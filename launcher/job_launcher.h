@@ -22,7 +22,7 @@
 
 #include "rfm_config.pb.h"
 
-namespace rfm::launch {
+namespace rfm::launcher {
 
 struct LaunchRequest {
   config::RunConfig config;           // for the run directory and the supervisor's timeouts
@@ -41,4 +41,4 @@ int launch_job(const LaunchRequest& request);
 // when started again from its checkpoint.
 bool restart_may_help(int exit_code);
 
-}  // namespace rfm::launch
+}  // namespace rfm::launcher

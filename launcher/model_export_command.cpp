@@ -3,14 +3,16 @@
 #include <filesystem>
 #include <fstream>
 #include <iomanip>
+#include <iostream>
 #include <sstream>
 #include <stdexcept>
 
-#include "trainer/engine/config_bridge.h"
-#include "trainer/engine/model_checkpoint.h"
+#include "launcher/commands.h"
 #include "trainer/model/state_dict_export.h"
+#include "trainer/model_io/config_bridge.h"
+#include "trainer/model_io/model_checkpoint.h"
 
-namespace rfm::launch {
+namespace rfm::launcher {
 namespace {
 
 std::string lower(std::string s) {
@@ -52,7 +54,7 @@ std::map<std::string, std::string> export_metadata(const config::RunConfig& conf
   const auto& d = config.data();
   return {
       {"format", "pt"},  // what the safetensors library's PyTorch side expects
-      {"rfm.architecture", engine::architecture_text(m)},
+      {"rfm.architecture", model_io::architecture_text(m)},
       {"rfm.depth", std::to_string(m.depth())},
       {"rfm.last_stride", std::to_string(m.last_stride())},
       {"rfm.num_parts", std::to_string(m.num_parts())},
@@ -80,9 +82,9 @@ int run_export_command(const std::string& checkpoint, const std::string& format,
   if (format != "safetensors" && format != "pth") {
     throw std::invalid_argument("--format must be safetensors or pth, got '" + format + "'");
   }
-  const auto info = engine::read_checkpoint_info(checkpoint);
-  model::RfmModel model(engine::model_options(info.config));
-  engine::load_model_weights(checkpoint, model);
+  const auto info = model_io::read_checkpoint_info(checkpoint);
+  model::RfmModel model(model_io::model_options(info.config));
+  model_io::load_model_weights(checkpoint, model);
   const auto tensors = model::module_state_dict(*model);
   const auto metadata = export_metadata(info.config, checkpoint, info.step);
   if (const auto parent = std::filesystem::path(out).parent_path(); !parent.empty()) {
@@ -104,4 +106,23 @@ int run_export_command(const std::string& checkpoint, const std::string& format,
   return 0;
 }
 
-}  // namespace rfm::launch
+Command export_command() {
+  Command c;
+  c.name = "export";
+  c.summary = "--checkpoint FILE --format safetensors|pth --out FILE: the model's state dict for PyTorch "
+              "(python/rfm_model.py loads it)";
+  c.options = {{"--checkpoint", "FILE", "the model checkpoint", false},
+               {"--format", "F", "safetensors or pth", false},
+               {"--out", "FILE", "the exported file", false}};
+  c.run = [](const ParsedArguments& args) {
+    if (!args.has("--checkpoint")) throw UsageError("export needs one --checkpoint FILE");
+    try {
+      return run_export_command(args.value("--checkpoint"), args.value("--format"), args.value("--out"), std::cout);
+    } catch (const std::invalid_argument& e) {
+      throw UsageError(e.what());
+    }
+  };
+  return c;
+}
+
+}  // namespace rfm::launcher

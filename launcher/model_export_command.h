@@ -12,16 +12,16 @@
 
 #include "rfm_config.pb.h"
 
-namespace rfm::launch {
+namespace rfm::launcher {
 
 // What python/rfm_model.py needs to build the network and feed it:
 // "rfm.depth", "rfm.attention", ... as strings.
 std::map<std::string, std::string> export_metadata(const config::RunConfig& config, const std::string& checkpoint,
                                                    int64_t step);
 
-// Returns the exit code; engine::CheckpointError names an unreadable or
+// Returns the exit code; model_io::CheckpointError names an unreadable or
 // foreign checkpoint, std::invalid_argument a bad --format.
 int run_export_command(const std::string& checkpoint, const std::string& format, const std::string& out,
                        std::ostream& log);
 
-}  // namespace rfm::launch
+}  // namespace rfm::launcher

@@ -15,7 +15,7 @@
 #include <c10/cuda/CUDACachingAllocator.h>
 #endif
 
-namespace rfm::launch {
+namespace rfm::launcher {
 namespace {
 
 // The worker's GPU: its index, UUID and name from CUDA's device properties,
@@ -86,4 +86,4 @@ void WorkerMetrics::linger() const {
   if (seconds > 0) std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
 }
 
-}  // namespace rfm::launch
+}  // namespace rfm::launcher

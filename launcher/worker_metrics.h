@@ -11,7 +11,7 @@
 #include "metrics/training_metrics.h"
 #include "rfm_config.pb.h"
 
-namespace rfm::launch {
+namespace rfm::launcher {
 
 // metrics.run_id, or the run directory's name.
 std::string metrics_run_id(const config::RunConfig& config);
@@ -20,7 +20,7 @@ class WorkerMetrics {
  public:
   // Starts the endpoint; a taken port falls back to a free one (with a
   // warning on `log`): the targets file lists whichever port is served.
-  // `device`: the worker's resolved device (engine::resolve_worker).
+  // `device`: the worker's resolved device (process::resolve_worker).
   WorkerMetrics(const config::RunConfig& config, const comm::ProcessPlacement& placement, const torch::Device& device,
                 std::ostream& log);
   ~WorkerMetrics();
@@ -38,4 +38,4 @@ class WorkerMetrics {
   std::string address_;
 };
 
-}  // namespace rfm::launch
+}  // namespace rfm::launcher

@@ -13,7 +13,7 @@
 #include "launcher/worker_metrics.h"
 #include "metrics/prometheus_targets.h"
 
-namespace rfm::launch {
+namespace rfm::launcher {
 namespace {
 
 [[noreturn]] void die(const std::string& message) {
@@ -97,4 +97,4 @@ void WorkerSupervision::finish() {
   }
 }
 
-}  // namespace rfm::launch
+}  // namespace rfm::launcher

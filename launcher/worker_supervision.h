@@ -16,7 +16,7 @@
 #include "control/job_supervisor.h"
 #include "rfm_config.pb.h"
 
-namespace rfm::launch {
+namespace rfm::launcher {
 
 constexpr int kExitRankFailure = 6;
 
@@ -47,4 +47,4 @@ class WorkerSupervision {
   int rank_ = 0;
 };
 
-}  // namespace rfm::launch
+}  // namespace rfm::launcher

@@ -4,7 +4,7 @@
 
 namespace rfm::loader {
 
-DistributedBatchLoader::DistributedBatchLoader(std::shared_ptr<const data::TrainingSet> set,
+DistributedBatchLoader::DistributedBatchLoader(std::shared_ptr<const dataset::TrainingSet> set,
                                                std::shared_ptr<const ImageStore> store,
                                                std::shared_ptr<const sampler::IdentityBatchSampler> sampler,
                                                const BatchLoaderOptions& options)
@@ -102,7 +102,7 @@ TrainBatch DistributedBatchLoader::assemble(int64_t step) const {
   for (int64_t i = 0; i < n; ++i) {
     const auto& s = rows[static_cast<size_t>(i)];
     store_->write_transformed(s.image, options_.transform,
-                              data::mix64(data::mix64(data::mix64(options_.seed, 0xA06), static_cast<uint64_t>(step)),
+                              dataset::mix64(dataset::mix64(dataset::mix64(options_.seed, 0xA06), static_cast<uint64_t>(step)),
                                           static_cast<uint64_t>(s.global_row)),
                               batch.images.data_ptr<uint8_t>() + i * size);
     labels[i] = s.label;

@@ -39,7 +39,7 @@ struct BatchLoaderOptions {
 
 class DistributedBatchLoader {
  public:
-  DistributedBatchLoader(std::shared_ptr<const data::TrainingSet> set, std::shared_ptr<const ImageStore> store,
+  DistributedBatchLoader(std::shared_ptr<const dataset::TrainingSet> set, std::shared_ptr<const ImageStore> store,
                          std::shared_ptr<const sampler::IdentityBatchSampler> sampler, const BatchLoaderOptions& options);
   ~DistributedBatchLoader();
   DistributedBatchLoader(const DistributedBatchLoader&) = delete;
@@ -51,7 +51,7 @@ class DistributedBatchLoader {
   TrainBatch next();
   int64_t next_step() const { return next_step_; }
   // The sampler's position after the batches handed out so far.
-  data::SamplerState state() const { return sampler_->state_at_step(next_step_); }
+  sampler::SamplerState state() const { return sampler_->state_at_step(next_step_); }
 
   // Assembles one step's batch in the caller's thread (what workers run).
   TrainBatch assemble(int64_t step) const;
@@ -61,7 +61,7 @@ class DistributedBatchLoader {
   void stop_workers();
   void worker();
 
-  std::shared_ptr<const data::TrainingSet> set_;
+  std::shared_ptr<const dataset::TrainingSet> set_;
   std::shared_ptr<const ImageStore> store_;
   std::shared_ptr<const sampler::IdentityBatchSampler> sampler_;
   BatchLoaderOptions options_;

@@ -13,16 +13,16 @@ void ImageStore::write_transformed(int64_t i, const TrainTransformOptions& trans
   write_transformed_chw(load(i), transform, seed, chw);
 }
 
-FileImageStore::FileImageStore(const data::TrainingSet& set, std::string root, int height, int width)
+FileImageStore::FileImageStore(const dataset::TrainingSet& set, std::string root, int height, int width)
     : root_(std::move(root)), height_(height), width_(width) {
-  data::DatasetListing l;
+  dataset::DatasetListing l;
   l.root = root_;
   for (const auto& r : set.images) paths_.push_back(l.full_path(r));
 }
 
-data::ImageU8 FileImageStore::load(int64_t i) const {
-  auto img = data::read_image_file(paths_.at(static_cast<size_t>(i)));
-  return data::resize_bilinear(img, height_, width_);
+dataset::ImageU8 FileImageStore::load(int64_t i) const {
+  auto img = dataset::read_image_file(paths_.at(static_cast<size_t>(i)));
+  return dataset::resize_bilinear(img, height_, width_);
 }
 
 void FileImageStore::write_transformed(int64_t i, const TrainTransformOptions& transform, uint64_t seed,
@@ -30,12 +30,12 @@ void FileImageStore::write_transformed(int64_t i, const TrainTransformOptions& t
   // Each loader thread decodes into the same buffer, so only a larger
   // image than any before allocates (and zero-fills) memory.  A grey JPEG
   // (an infrared camera's) stays one channel through the resize.
-  thread_local data::ImageU8 decoded;
-  data::read_image_file_into(paths_.at(static_cast<size_t>(i)), decoded, data::GreyJpeg::kKeepOneChannel);
+  thread_local dataset::ImageU8 decoded;
+  dataset::read_image_file_into(paths_.at(static_cast<size_t>(i)), decoded, dataset::GreyJpeg::kKeepOneChannel);
   write_resized_transformed_chw(decoded, height_, width_, transform, seed, chw);
 }
 
-PackImageStore::PackImageStore(const data::TrainingSet& set, std::shared_ptr<const data::PackReader> pack,
+PackImageStore::PackImageStore(const dataset::TrainingSet& set, std::shared_ptr<const dataset::PackReader> pack,
                                bool verify_checksums)
     : pack_(std::move(pack)), verify_(verify_checksums) {
   std::unordered_map<std::string, int64_t> by_path;
@@ -43,12 +43,12 @@ PackImageStore::PackImageStore(const data::TrainingSet& set, std::shared_ptr<con
   for (const auto& r : set.images) {
     const auto it = by_path.find(r.path);
     if (it == by_path.end()) {
-      throw data::DatasetError(pack_->path() + ": has no image " + r.path + "; rebuild it with `rfm pack`");
+      throw dataset::DatasetError(pack_->path() + ": has no image " + r.path + "; rebuild it with `rfm pack`");
     }
     pack_index_.push_back(it->second);
   }
 }
 
-data::ImageU8 PackImageStore::load(int64_t i) const { return pack_->image(pack_index_.at(static_cast<size_t>(i)), verify_); }
+dataset::ImageU8 PackImageStore::load(int64_t i) const { return pack_->image(pack_index_.at(static_cast<size_t>(i)), verify_); }
 
 }  // namespace rfm::loader

@@ -17,7 +17,7 @@ class ImageStore {
  public:
   virtual ~ImageStore() = default;
   // Image `i` of the training set, height x width x 3.  Thread-safe.
-  virtual data::ImageU8 load(int64_t i) const = 0;
+  virtual dataset::ImageU8 load(int64_t i) const = 0;
   // Image `i` augmented as write_transformed_chw does with `seed`, written
   // as 3 planes of height() x width().  Thread-safe.
   virtual void write_transformed(int64_t i, const TrainTransformOptions& transform, uint64_t seed,
@@ -29,8 +29,8 @@ class ImageStore {
 
 class FileImageStore : public ImageStore {
  public:
-  FileImageStore(const data::TrainingSet& set, std::string root, int height, int width);
-  data::ImageU8 load(int64_t i) const override;
+  FileImageStore(const dataset::TrainingSet& set, std::string root, int height, int width);
+  dataset::ImageU8 load(int64_t i) const override;
   // Decodes, then resizes only the pixels the crop keeps, straight into
   // the planes (bit-identical to load() and write_transformed_chw).
   void write_transformed(int64_t i, const TrainTransformOptions& transform, uint64_t seed,
@@ -49,14 +49,14 @@ class PackImageStore : public ImageStore {
  public:
   // The training set's images must all be in the pack (DatasetError
   // naming the first missing one otherwise).
-  PackImageStore(const data::TrainingSet& set, std::shared_ptr<const data::PackReader> pack, bool verify_checksums);
-  data::ImageU8 load(int64_t i) const override;
+  PackImageStore(const dataset::TrainingSet& set, std::shared_ptr<const dataset::PackReader> pack, bool verify_checksums);
+  dataset::ImageU8 load(int64_t i) const override;
   int height() const override { return pack_->height(); }
   int width() const override { return pack_->width(); }
   std::string describe() const override { return "reading the pack " + pack_->path(); }
 
  private:
-  std::shared_ptr<const data::PackReader> pack_;
+  std::shared_ptr<const dataset::PackReader> pack_;
   std::vector<int64_t> pack_index_;  // training image -> pack image
   bool verify_;
 };

@@ -10,7 +10,7 @@
 namespace rfm::loader {
 
 TrainTransformDraw draw_train_transform(const TrainTransformOptions& options, uint64_t seed) {
-  data::SeededRandom rng(seed);
+  dataset::SeededRandom rng(seed);
   TrainTransformDraw d;
   d.flip = options.horizontal_flip && rng.chance(0.5);
   const int pad = options.pad;
@@ -19,10 +19,10 @@ TrainTransformDraw draw_train_transform(const TrainTransformOptions& options, ui
   return d;
 }
 
-data::ImageU8 apply_train_transform(const data::ImageU8& image, const TrainTransformOptions& options, uint64_t seed) {
+dataset::ImageU8 apply_train_transform(const dataset::ImageU8& image, const TrainTransformOptions& options, uint64_t seed) {
   const auto d = draw_train_transform(options, seed);
   const int pad = options.pad, h = image.height, w = image.width, c = image.channels;
-  data::ImageU8 out(h, w, c, 0);
+  dataset::ImageU8 out(h, w, c, 0);
   for (int y = 0; y < h; ++y) {
     const int sy = y + d.offset_y - pad;  // source row
     if (sy < 0 || sy >= h) continue;
@@ -77,7 +77,7 @@ void zero_padding(const CropGeometry& g, int h, int w, uint8_t* chw) {
 
 }  // namespace
 
-void write_transformed_chw(const data::ImageU8& image, const TrainTransformOptions& options, uint64_t seed,
+void write_transformed_chw(const dataset::ImageU8& image, const TrainTransformOptions& options, uint64_t seed,
                            uint8_t* chw) {
   const auto d = draw_train_transform(options, seed);
   const int h = image.height, w = image.width;
@@ -108,7 +108,7 @@ void write_transformed_chw(const data::ImageU8& image, const TrainTransformOptio
   }
 }
 
-void write_resized_transformed_chw(const data::ImageU8& source, int height, int width,
+void write_resized_transformed_chw(const dataset::ImageU8& source, int height, int width,
                                    const TrainTransformOptions& options, uint64_t seed, uint8_t* chw) {
   if (source.channels != 3 && source.channels != 1) {
     throw std::invalid_argument("write_resized_transformed_chw: the image is neither RGB nor grey");
@@ -119,7 +119,7 @@ void write_resized_transformed_chw(const data::ImageU8& source, int height, int 
   if (g.y_begin >= g.y_end || g.x_begin >= g.x_end) return;  // all padding
   // Output (y, x) shows resized pixel (y + shift_y, px) with px = x + shift_x,
   // mirrored to width - 1 - px when flipped; inverted for the resize's window.
-  data::PlanarWindow win;
+  dataset::PlanarWindow win;
   win.row_begin = g.y_begin + g.shift_y;
   win.row_end = g.y_end + g.shift_y;
   win.row_shift = -g.shift_y;
@@ -135,7 +135,7 @@ void write_resized_transformed_chw(const data::ImageU8& source, int height, int 
   }
   win.row_stride = static_cast<size_t>(width);
   win.plane_stride = static_cast<size_t>(height) * width;
-  data::resize_bilinear_into_planes(source, height, width, win, chw);
+  dataset::resize_bilinear_into_planes(source, height, width, win, chw);
   if (source.channels == 1) {
     // The resize runs per channel, so the expansion's three equal channels
     // would come out as three copies of this plane.

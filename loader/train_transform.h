@@ -25,20 +25,20 @@ struct TrainTransformDraw {
 };
 TrainTransformDraw draw_train_transform(const TrainTransformOptions& options, uint64_t seed);
 
-data::ImageU8 apply_train_transform(const data::ImageU8& image, const TrainTransformOptions& options, uint64_t seed);
+dataset::ImageU8 apply_train_transform(const dataset::ImageU8& image, const TrainTransformOptions& options, uint64_t seed);
 
 // The same transform written straight into planar (CHW) memory: one pass,
 // no intermediate image; what the loader runs per image.
-void write_transformed_chw(const data::ImageU8& image, const TrainTransformOptions& options, uint64_t seed,
+void write_transformed_chw(const dataset::ImageU8& image, const TrainTransformOptions& options, uint64_t seed,
                            uint8_t* chw);
 
-// data::resize_bilinear of an RGB image to height x width followed by
+// dataset::resize_bilinear of an RGB image to height x width followed by
 // write_transformed_chw, bit for bit, in one pass: the resize computes only
 // the pixels the crop keeps and writes them, mirrored or not, straight into
 // the planes.  What the loader runs on every decoded file.  A one-channel
 // (grey) source gives what its RGB expansion gives: the channel is resized
 // once and its plane copied to the other two.
-void write_resized_transformed_chw(const data::ImageU8& source, int height, int width,
+void write_resized_transformed_chw(const dataset::ImageU8& source, int height, int width,
                                    const TrainTransformOptions& options, uint64_t seed, uint8_t* chw);
 
 }  // namespace rfm::loader

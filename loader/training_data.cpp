@@ -14,28 +14,28 @@ int worker_threads(const config::DataConfig& d) {
   return std::max(1, d.loader_threads() > 0 ? d.loader_threads() : static_cast<int>(std::thread::hardware_concurrency()));
 }
 
-data::DatasetListing list_without_decoding(const config::RunConfig& config, data::ValidationReport& report) {
-  data::DatasetCheck check;
+dataset::DatasetListing list_without_decoding(const config::RunConfig& config, dataset::ValidationReport& report) {
+  dataset::DatasetCheck check;
   check.decode_images = false;
-  return data::open_dataset(config.data(), check, &report);
+  return dataset::open_dataset(config.data(), check, &report);
 }
 
 }  // namespace
 
-data::ValidationReport build_pack(const config::RunConfig& config, std::ostream& log) {
+dataset::ValidationReport build_pack(const config::RunConfig& config, std::ostream& log) {
   const auto& d = config.data();
-  if (d.pack().empty()) throw data::DatasetError("data.pack is empty: name the pack file to write");
-  data::ValidationReport report;
+  if (d.pack().empty()) throw dataset::DatasetError("data.pack is empty: name the pack file to write");
+  dataset::ValidationReport report;
   const auto listing = list_without_decoding(config, report);
-  data::PackOptions o;
+  dataset::PackOptions o;
   o.height = d.height();
   o.width = d.width();
-  o.policy = data::corrupt_policy(d);
+  o.policy = dataset::corrupt_policy(d);
   o.threads = worker_threads(d);
   const auto start = std::chrono::steady_clock::now();
   const auto parent = std::filesystem::path(d.pack()).parent_path();
   if (!parent.empty()) std::filesystem::create_directories(parent);
-  const auto index = data::write_pack(d.pack(), listing, o, report);
+  const auto index = dataset::write_pack(d.pack(), listing, o, report);
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   log << "packed " << index.images_size() << " images of " << listing.name << " at " << o.height << "x" << o.width
       << " into " << d.pack() << " in " << s << " s (" << report.corrupt_skipped << " corrupt skipped)" << std::endl;
@@ -46,31 +46,31 @@ TrainingData open_training_data(const config::RunConfig& config, int rank, int w
                                 std::ostream& log) {
   const auto& d = config.data();
   TrainingData out;
-  data::DatasetListing listing;
+  dataset::DatasetListing listing;
   if (!d.pack().empty()) {
     if (!std::filesystem::exists(d.pack())) {
       if (world_size > 1) {
-        throw data::DatasetError(d.pack() + ": no such pack; build it with `rfm pack` before a multi-rank run");
+        throw dataset::DatasetError(d.pack() + ": no such pack; build it with `rfm pack` before a multi-rank run");
       }
       log << "data.pack " << d.pack() << " is absent: building it\n";
       out.report = build_pack(config, log);
     }
-    auto pack = std::make_shared<data::PackReader>(d.pack());
-    data::ValidationReport listed;
+    auto pack = std::make_shared<dataset::PackReader>(d.pack());
+    dataset::ValidationReport listed;
     const auto source = list_without_decoding(config, listed);
     const auto why = pack->staleness(source, d.height(), d.width());
-    if (!why.empty()) throw data::DatasetError(d.pack() + ": stale pack: " + why + "; rebuild it with `rfm pack`");
+    if (!why.empty()) throw dataset::DatasetError(d.pack() + ": stale pack: " + why + "; rebuild it with `rfm pack`");
     listing = pack->listing();
-    data::check_identities(listing, out.report);
-    if (!out.report.ok()) throw data::DatasetError(out.report.first_error_line(d.pack()));
-    out.set = std::make_shared<data::TrainingSet>(data::make_training_set(listing));
+    dataset::check_identities(listing, out.report);
+    if (!out.report.ok()) throw dataset::DatasetError(out.report.first_error_line(d.pack()));
+    out.set = std::make_shared<dataset::TrainingSet>(dataset::make_training_set(listing));
     out.store = std::make_shared<PackImageStore>(*out.set, pack, d.verify_pack_checksums());
   } else {
-    data::DatasetCheck check;
+    dataset::DatasetCheck check;
     check.decode_images = d.decode_check_on_load();
     check.threads = worker_threads(d);
-    listing = data::open_dataset(d, check, &out.report);
-    out.set = std::make_shared<data::TrainingSet>(data::make_training_set(listing));
+    listing = dataset::open_dataset(d, check, &out.report);
+    out.set = std::make_shared<dataset::TrainingSet>(dataset::make_training_set(listing));
     out.store = std::make_shared<FileImageStore>(*out.set, listing.root, d.height(), d.width());
   }
   sampler::IdentityBatchSamplerOptions so;

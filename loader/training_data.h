@@ -17,11 +17,11 @@
 namespace rfm::loader {
 
 struct TrainingData {
-  std::shared_ptr<const data::TrainingSet> set;
+  std::shared_ptr<const dataset::TrainingSet> set;
   std::shared_ptr<const ImageStore> store;
   std::shared_ptr<const sampler::IdentityBatchSampler> sampler;
   std::unique_ptr<DistributedBatchLoader> loader;
-  data::ValidationReport report;
+  dataset::ValidationReport report;
 };
 
 // `pin_memory`: the caller's device is CUDA and data.pin_memory is set.
@@ -29,6 +29,6 @@ TrainingData open_training_data(const config::RunConfig& config, int rank, int w
                                 std::ostream& log);
 
 // `rfm pack`: (re)builds data.pack from the dataset; returns the report.
-data::ValidationReport build_pack(const config::RunConfig& config, std::ostream& log);
+dataset::ValidationReport build_pack(const config::RunConfig& config, std::ostream& log);
 
 }  // namespace rfm::loader

@@ -167,14 +167,11 @@ TrainingMetrics::TrainingMetrics(const WorkerLabels& labels, GpuDevice gpu)
     phase_[p] = &phases.Add({{"phase", p}});
     phase_total_[p] = &phase_totals.Add({{"phase", p}});
   }
-  auto& losses = prometheus::BuildGauge()
+  losses_ = &prometheus::BuildGauge()
                      .Name("rfm_loss")
                      .Help("Loss terms of the last step's global batch (Eq. 9; centre before lambda).")
                      .Labels(base_)
                      .Register(r);
-  for (const char* term : {"total", "id", "triplet", "centre", "modality_id", "visible_id", "infrared_id"}) {
-    loss_[term] = &losses.Add({{"term", term}});
-  }
   evaluation_ = &prometheus::BuildGauge()
                      .Name("rfm_evaluation_percent")
                      .Help("Last evaluation's Rank-1, mAP and mINP in percent, per protocol.")
@@ -200,14 +197,8 @@ void TrainingMetrics::record_step(const StepSample& s) {
     phase_[name]->Set(seconds);
     if (seconds > 0) phase_total_[name]->Increment(seconds);
   }
-  const std::pair<const char*, double> terms[] = {{"total", s.total},
-                                                  {"id", s.id},
-                                                  {"triplet", s.triplet},
-                                                  {"centre", s.centre},
-                                                  {"modality_id", s.modality_id},
-                                                  {"visible_id", s.visible_id},
-                                                  {"infrared_id", s.infrared_id}};
-  for (const auto& [name, value] : terms) loss_[name]->Set(value);
+  // Add() returns the series already there after the first step.
+  for (const auto& [name, value] : s.losses) losses_->Add({{"term", name}}).Set(value);
 }
 
 void TrainingMetrics::record_checkpoint(double seconds) {

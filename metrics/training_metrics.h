@@ -14,6 +14,8 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <prometheus/collectable.h>
 #include <prometheus/counter.h>
@@ -32,9 +34,9 @@ struct StepSample {
   int64_t images = 0;  // this rank's images in the step
   double seconds = 0.0, data_seconds = 0.0;
   double forward_seconds = 0.0, backward_seconds = 0.0, all_reduce_seconds = 0.0, optimizer_seconds = 0.0;
-  // The global batch's loss terms.
-  double total = 0.0, id = 0.0, triplet = 0.0, centre = 0.0, modality_id = 0.0, visible_id = 0.0,
-         infrared_id = 0.0;
+  // The global batch's loss terms, named and in the trainer's order
+  // (trainer/loss/loss_terms.h): each is the series rfm_loss{term=name}.
+  std::vector<std::pair<std::string, double>> losses;
   double loss_scale = 0.0;  // FP16 only
   bool skipped = false;     // FP16 overflow: no update
 };
@@ -95,7 +97,8 @@ class TrainingMetrics {
   prometheus::Gauge *images_per_second_, *lr_, *epoch_, *step_, *total_steps_, *loss_scale_, *checkpoint_seconds_,
       *non_finite_, *restarts_, *requeues_;
   prometheus::Counter *samples_, *skipped_, *checkpoints_;
-  std::map<std::string, prometheus::Gauge*> phase_, loss_;
+  std::map<std::string, prometheus::Gauge*> phase_;
+  prometheus::Family<prometheus::Gauge>* losses_;
   std::map<std::string, prometheus::Counter*> phase_total_;
   prometheus::Family<prometheus::Gauge>* evaluation_;
 };

@@ -86,7 +86,7 @@ int RasterCanvas::text_width(const std::string& s, int scale) {
   return s.empty() ? 0 : (static_cast<int>(s.size()) * kGlyphAdvance - 1) * scale;
 }
 
-void RasterCanvas::blit(const data::ImageU8& img, int x, int y) {
+void RasterCanvas::blit(const dataset::ImageU8& img, int x, int y) {
   for (int yy = 0; yy < img.height; ++yy) {
     for (int xx = 0; xx < img.width; ++xx) {
       const size_t i = (static_cast<size_t>(yy) * img.width + xx) * 3;
@@ -95,6 +95,6 @@ void RasterCanvas::blit(const data::ImageU8& img, int x, int y) {
   }
 }
 
-void RasterCanvas::write_png(const std::string& path) const { data::write_image_file(path, image_); }
+void RasterCanvas::write_png(const std::string& path) const { dataset::write_image_file(path, image_); }
 
 }  // namespace rfm::plot

@@ -29,13 +29,13 @@ class RasterCanvas {
   void text(int x, int y, const std::string& s, Rgb c, int scale = 1);
   static int text_width(const std::string& s, int scale = 1);
   // An image (height x width x 3) with its top-left corner at (x, y).
-  void blit(const data::ImageU8& image, int x, int y);
+  void blit(const dataset::ImageU8& image, int x, int y);
 
-  const data::ImageU8& image() const { return image_; }
+  const dataset::ImageU8& image() const { return image_; }
   void write_png(const std::string& path) const;
 
  private:
-  data::ImageU8 image_;
+  dataset::ImageU8 image_;
 };
 
 }  // namespace rfm::plot

@@ -10,7 +10,7 @@ namespace {
 
 // K distinct draws from `pool` (a partial Fisher-Yates shuffle of a copy),
 // or K draws with replacement when the pool is smaller than K.
-std::vector<int64_t> draw_images(const std::vector<int64_t>& pool, int64_t k, data::SeededRandom& rng) {
+std::vector<int64_t> draw_images(const std::vector<int64_t>& pool, int64_t k, dataset::SeededRandom& rng) {
   std::vector<int64_t> out;
   out.reserve(static_cast<size_t>(k));
   const auto n = static_cast<int64_t>(pool.size());
@@ -57,7 +57,7 @@ IdentityBatchSampler::IdentityBatchSampler(std::vector<std::vector<int64_t>> vis
 }
 
 GlobalBatch IdentityBatchSampler::global_batch(int64_t epoch, int64_t batch) const {
-  data::SeededRandom rng(options_.seed, static_cast<uint64_t>(epoch), static_cast<uint64_t>(batch));
+  dataset::SeededRandom rng(options_.seed, static_cast<uint64_t>(epoch), static_cast<uint64_t>(batch));
   const int64_t P = options_.ids_per_batch, K = options_.per_modality;
   GlobalBatch out;
   out.epoch = epoch;
@@ -105,8 +105,8 @@ std::vector<SampledImage> IdentityBatchSampler::shard(const GlobalBatch& batch, 
   return {batch.rows.begin() + rank * per_rank, batch.rows.begin() + (rank + 1) * per_rank};
 }
 
-data::SamplerState IdentityBatchSampler::state_at_step(int64_t step) const {
-  data::SamplerState s;
+sampler::SamplerState IdentityBatchSampler::state_at_step(int64_t step) const {
+  sampler::SamplerState s;
   s.set_seed(options_.seed);
   s.set_epoch(step / batches_per_epoch_);
   s.set_next_batch(step % batches_per_epoch_);
@@ -116,7 +116,7 @@ data::SamplerState IdentityBatchSampler::state_at_step(int64_t step) const {
   return s;
 }
 
-int64_t IdentityBatchSampler::step_of(const data::SamplerState& s) const {
+int64_t IdentityBatchSampler::step_of(const sampler::SamplerState& s) const {
   auto mismatch = [](const std::string& what, const std::string& saved, const std::string& now) {
     return SamplerError("sampler: the checkpoint's " + what + " is " + saved + ", this run's is " + now +
                         "; its batches cannot be resumed");

@@ -71,10 +71,10 @@ class IdentityBatchSampler {
   void check_world_size(int world_size) const;
 
   // The sampler's position for checkpoints: the next batch to hand out.
-  data::SamplerState state_at_step(int64_t step) const;
+  sampler::SamplerState state_at_step(int64_t step) const;
   // The step a saved state resumes at; SamplerError when the state belongs
   // to another seed, batch shape or training set.
-  int64_t step_of(const data::SamplerState& state) const;
+  int64_t step_of(const sampler::SamplerState& state) const;
 
  private:
   std::vector<std::vector<int64_t>> visible_, infrared_;

@@ -14,7 +14,7 @@
 
 namespace fs = std::filesystem;
 
-namespace rfm::data {
+namespace rfm::dataset {
 namespace {
 
 void write_text(const fs::path& p, const std::string& text) {
@@ -217,4 +217,4 @@ TEST(ManifestReader, ParsesFieldsAndReportsBadLines) {
 }
 
 }  // namespace
-}  // namespace rfm::data
+}  // namespace rfm::dataset

@@ -21,10 +21,10 @@
 #include "proto/config_loader.h"
 #include "synthetic_fixture.h"
 #include "temp_dir.h"
-#include "trainer/engine/config_bridge.h"
-#include "trainer/engine/model_checkpoint.h"
+#include "trainer/model_io/config_bridge.h"
+#include "trainer/model_io/model_checkpoint.h"
 
-namespace rfm::eval {
+namespace rfm::evaluation {
 namespace {
 
 namespace fs = std::filesystem;
@@ -313,13 +313,13 @@ config::RunConfig tiny_run(const std::string& root, config::DataConfig::Source s
 TEST(EvaluationEndToEnd, SysuCheckpointReportsAndFeatureRoundTrip) {
   testing::TempDir dir;
   const auto root = dir.str("sysu");
-  data::synthetic::write_synthetic_dataset(rfm::testing::small_synthetic(), root, 2);
+  dataset::synthetic::write_synthetic_dataset(rfm::testing::small_synthetic(), root, 2);
   auto cfg = tiny_run(root, config::DataConfig::SYSU_MM01);
   cfg.mutable_train()->set_run_dir(dir.str("run"));
   torch::manual_seed(1);
-  model::RfmModel model(engine::model_options(cfg));
+  model::RfmModel model(model_io::model_options(cfg));
   const auto ckpt = dir.str("run/checkpoints/last.pt");
-  engine::save_model_checkpoint(ckpt, model, cfg, 12, 1.5);
+  model_io::save_model_checkpoint(ckpt, model, cfg, 12, 1.5);
   EXPECT_FALSE(fs::exists(ckpt + ".tmp"));
 
   EvaluationRequest req;
@@ -364,9 +364,9 @@ TEST(EvaluationEndToEnd, SysuCheckpointReportsAndFeatureRoundTrip) {
   std::stringstream md_text;
   md_text << md.rdbuf();
   EXPECT_NE(md_text.str().find("| SYSU-MM01 all-search single-shot | 3 |"), std::string::npos) << md_text.str();
-  const auto cmc = data::read_image_file(out + "/cmc.png");
+  const auto cmc = dataset::read_image_file(out + "/cmc.png");
   EXPECT_EQ(cmc.width, 720);
-  const auto ranks = data::read_image_file(out + "/rank_list_sysu-mm01-all-search-single-shot.png");
+  const auto ranks = dataset::read_image_file(out + "/rank_list_sysu-mm01-all-search-single-shot.png");
   EXPECT_GT(ranks.height, 2 * 128);
 
   // The exported features, evaluated without the model, give the same numbers.
@@ -385,7 +385,7 @@ TEST(EvaluationEndToEnd, SysuCheckpointReportsAndFeatureRoundTrip) {
 TEST(EvaluationEndToEnd, RegdbBothDirectionsOfTheConfiguredTrial) {
   testing::TempDir dir;
   const auto root = dir.str("regdb");
-  data::synthetic::write_synthetic_dataset(rfm::testing::small_synthetic(config::SyntheticConfig::REGDB), root, 2);
+  dataset::synthetic::write_synthetic_dataset(rfm::testing::small_synthetic(config::SyntheticConfig::REGDB), root, 2);
   auto cfg = tiny_run(root, config::DataConfig::REGDB);
   cfg.mutable_data()->set_regdb_trial(2);
   cfg.mutable_train()->set_run_dir(dir.str("run"));
@@ -408,7 +408,7 @@ TEST(EvaluationEndToEnd, RegdbBothDirectionsOfTheConfiguredTrial) {
 TEST(EvaluationEndToEnd, LlcmBothDirectionsOnTheSyntheticLayout) {
   testing::TempDir dir;
   const auto root = dir.str("llcm");
-  data::synthetic::write_synthetic_dataset(rfm::testing::small_synthetic(config::SyntheticConfig::LLCM), root, 2);
+  dataset::synthetic::write_synthetic_dataset(rfm::testing::small_synthetic(config::SyntheticConfig::LLCM), root, 2);
   auto cfg = tiny_run(root, config::DataConfig::LLCM);
   cfg.mutable_train()->set_run_dir(dir.str("run"));
   cfg.mutable_evaluation()->set_trials(4);
@@ -451,7 +451,7 @@ TEST(EvaluationEndToEnd, LlcmBothDirectionsOnTheSyntheticLayout) {
 TEST(EvaluationEndToEnd, LeavesTheThreadsAndGeneratorOfTheRun) {
   testing::TempDir dir;
   const auto root = dir.str("sysu");
-  data::synthetic::write_synthetic_dataset(rfm::testing::small_synthetic(), root, 2);
+  dataset::synthetic::write_synthetic_dataset(rfm::testing::small_synthetic(), root, 2);
   auto cfg = tiny_run(root, config::DataConfig::SYSU_MM01);
   cfg.mutable_train()->set_run_dir(dir.str("run"));
   cfg.mutable_train()->set_threads(2);
@@ -471,16 +471,16 @@ TEST(ModelCheckpoint, WeightsRoundTripAndDamageIsNamed) {
   testing::TempDir dir;
   auto cfg = tiny_run(dir.str(), config::DataConfig::SYSU_MM01);
   torch::manual_seed(1);
-  model::RfmModel a(engine::model_options(cfg));
+  model::RfmModel a(model_io::model_options(cfg));
   const auto path = dir.str("a.pt");
-  engine::save_model_checkpoint(path, a, cfg, 7, 0.5);
-  const auto info = engine::read_checkpoint_info(path);
+  model_io::save_model_checkpoint(path, a, cfg, 7, 0.5);
+  const auto info = model_io::read_checkpoint_info(path);
   EXPECT_EQ(info.step, 7);
   EXPECT_DOUBLE_EQ(info.epoch, 0.5);
   EXPECT_EQ(info.config.model().part_dim(), 16);
   torch::manual_seed(2);
-  model::RfmModel b(engine::model_options(cfg));
-  engine::load_model_weights(path, b);
+  model::RfmModel b(model_io::model_options(cfg));
+  model_io::load_model_weights(path, b);
   const auto pa = a->named_parameters(), pb = b->named_parameters();
   for (const auto& p : pa) EXPECT_TRUE(torch::equal(p.value(), pb[p.key()])) << p.key();
   const auto ba = a->named_buffers(), bb = b->named_buffers();
@@ -492,18 +492,18 @@ TEST(ModelCheckpoint, WeightsRoundTripAndDamageIsNamed) {
   fs::resize_file(dir.str("cut.pt"), size / 2);
   for (const auto& bad : {dir.str("cut.pt"), dir.str("absent.pt")}) {
     try {
-      engine::read_checkpoint_info(bad);
+      model_io::read_checkpoint_info(bad);
       ADD_FAILURE() << bad << " was accepted";
-    } catch (const engine::CheckpointError& e) {
+    } catch (const model_io::CheckpointError& e) {
       EXPECT_NE(std::string(e.what()).find(bad), std::string::npos) << e.what();
     }
   }
   // Another architecture: named, not a crash.
   auto other = cfg;
   other.mutable_model()->set_part_dim(8);
-  model::RfmModel c(engine::model_options(other));
-  EXPECT_THROW(engine::load_model_weights(path, c), engine::CheckpointError);
+  model::RfmModel c(model_io::model_options(other));
+  EXPECT_THROW(model_io::load_model_weights(path, c), model_io::CheckpointError);
 }
 
 }  // namespace
-}  // namespace rfm::eval
+}  // namespace rfm::evaluation

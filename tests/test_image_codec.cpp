@@ -14,7 +14,7 @@
 #include "dataset/image_resize.h"
 #include "tests/temp_dir.h"
 
-namespace rfm::data {
+namespace rfm::dataset {
 namespace {
 
 ImageU8 pattern(int h, int w, int c) {
@@ -344,4 +344,4 @@ TEST(ImageCodec, GreyJpegKeptAsOneChannelIsEachChannelOfItsExpansion) {
 }
 
 }  // namespace
-}  // namespace rfm::data
+}  // namespace rfm::dataset

@@ -23,8 +23,8 @@ namespace {
 
 using rfm::testing::TempDir;
 
-data::ImageU8 ramp(int h, int w) {
-  data::ImageU8 img(h, w, 3);
+dataset::ImageU8 ramp(int h, int w) {
+  dataset::ImageU8 img(h, w, 3);
   for (int y = 0; y < h; ++y)
     for (int x = 0; x < w; ++x)
       for (int c = 0; c < 3; ++c) img.at(y, x)[c] = static_cast<uint8_t>(10 * y + x + 100 * c);
@@ -91,9 +91,9 @@ TEST(TrainTransform, PlanarWriterEqualsTheImageTransform) {
 // into the image and a pad wider than it (all padding).
 TEST(TrainTransform, FusedResizeAndTransformEqualsResizeThenTransform) {
   for (auto [ih, iw] : {std::pair{29, 13}, std::pair{61, 47}, std::pair{24, 12}}) {
-    data::ImageU8 img(ih, iw, 3);
+    dataset::ImageU8 img(ih, iw, 3);
     for (size_t i = 0; i < img.pixels.size(); ++i) img.pixels[i] = static_cast<uint8_t>((i * 131 + i / 5) % 256);
-    const auto resized = data::resize_bilinear(img, 24, 12);
+    const auto resized = dataset::resize_bilinear(img, 24, 12);
     for (int pad : {0, 2, 5, 13}) {
       TrainTransformOptions o{true, pad};
       for (uint64_t seed = 0; seed < 24; ++seed) {
@@ -104,7 +104,7 @@ TEST(TrainTransform, FusedResizeAndTransformEqualsResizeThenTransform) {
       }
     }
   }
-  data::ImageU8 two_channels(8, 8, 2);
+  dataset::ImageU8 two_channels(8, 8, 2);
   std::vector<uint8_t> out(3 * 8 * 8);
   EXPECT_THROW(write_resized_transformed_chw(two_channels, 8, 8, TrainTransformOptions{}, 1, out.data()),
                std::invalid_argument);
@@ -115,7 +115,7 @@ TEST(TrainTransform, FusedResizeAndTransformEqualsResizeThenTransform) {
 // pass) and shrinking, flipped or not, pads into the image and wider.
 TEST(TrainTransform, GreyImageEqualsItsRgbExpansion) {
   for (auto [ih, iw] : {std::pair{29, 13}, std::pair{61, 47}, std::pair{17, 9}}) {
-    data::ImageU8 grey(ih, iw, 1), rgb(ih, iw, 3);
+    dataset::ImageU8 grey(ih, iw, 1), rgb(ih, iw, 3);
     for (size_t i = 0; i < grey.pixels.size(); ++i) {
       grey.pixels[i] = static_cast<uint8_t>((i * 97 + i / 3) % 256);
       for (size_t c = 0; c < 3; ++c) rgb.pixels[3 * i + c] = grey.pixels[i];
@@ -135,7 +135,7 @@ TEST(TrainTransform, GreyImageEqualsItsRgbExpansion) {
 class LoaderTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    data::synthetic::write_synthetic_dataset(rfm::testing::small_synthetic(), dataset.str(), 2);
+    dataset::synthetic::write_synthetic_dataset(rfm::testing::small_synthetic(), dataset.str(), 2);
     auto* d = config.mutable_data();
     *d = rfm::testing::sysu_data(dataset.str());
     d->set_ids_per_batch(3);
@@ -262,7 +262,7 @@ TEST_F(LoaderTest, PackAndFilesGiveTheSameBatches) {
   try {
     open();
     FAIL();
-  } catch (const data::DatasetError& e) {
+  } catch (const dataset::DatasetError& e) {
     EXPECT_NE(std::string(e.what()).find("stale pack: built at 64x32"), std::string::npos) << e.what();
   }
 }
@@ -286,7 +286,7 @@ TEST_F(LoaderTest, AFileThatVanishesSurfacesFromNextWithItsName) {
   try {
     data.loader->next();
     FAIL();
-  } catch (const data::ImageFileError& e) {
+  } catch (const dataset::ImageFileError& e) {
     EXPECT_NE(std::string(e.what()).find(victim), std::string::npos) << e.what();
   }
 }

@@ -154,11 +154,11 @@ TEST(Losses, TotalFollowsEquationNine) {
   RfmLossOptions o;
   o.triplet_margin = 0.3;
   auto terms = rfm_loss(out, e.labels, e.modality, o, local);
-  EXPECT_NEAR(terms.id.item<double>(), 2 * std::log(3.0), 1e-12);        // two parts of uniform logits
-  EXPECT_NEAR(terms.modality_id.item<double>(), 2 * std::log(3.0), 1e-12);
-  EXPECT_NEAR(terms.centre.item<double>(), 2 * 1.0, 1e-12);               // CrossCenterByHand per part
-  EXPECT_NEAR(terms.total.item<double>(),
-              terms.modality_id.item<double>() + terms.id.item<double>() + terms.triplet.item<double>() +
-                  3.0 * terms.centre.item<double>(),
+  EXPECT_NEAR(terms[kIdLoss].item<double>(), 2 * std::log(3.0), 1e-12);        // two parts of uniform logits
+  EXPECT_NEAR(terms[kModalityIdLoss].item<double>(), 2 * std::log(3.0), 1e-12);
+  EXPECT_NEAR(terms[kCentreLoss].item<double>(), 2 * 1.0, 1e-12);               // CrossCenterByHand per part
+  EXPECT_NEAR(terms[kTotalLoss].item<double>(),
+              terms[kModalityIdLoss].item<double>() + terms[kIdLoss].item<double>() + terms[kTripletLoss].item<double>() +
+                  3.0 * terms[kCentreLoss].item<double>(),
               1e-12);
 }

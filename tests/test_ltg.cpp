@@ -22,7 +22,7 @@ torch::Tensor random_images(int64_t b, int64_t h, int64_t w, uint64_t seed) {
 
 std::vector<uint64_t> seeds_for(int64_t b, uint64_t base) {
   std::vector<uint64_t> s;
-  for (int64_t i = 0; i < b; ++i) s.push_back(rfm::data::mix64(base, i));
+  for (int64_t i = 0; i < b; ++i) s.push_back(rfm::dataset::mix64(base, i));
   return s;
 }
 
@@ -184,7 +184,7 @@ TEST(Ltg, ValuesStayInUnitRangeAndLoopReachesTmin) {
   for (int64_t b = 0; b < 16; ++b) {
     // Every image ended because min(M) <= t_min, not at the guard.
     EXPECT_LT(result.rectangles_used[b], options.max_rectangles) << b;
-    const auto ref = ltg_reference(images[b], options, rfm::data::mix64(2, b));
+    const auto ref = ltg_reference(images[b], options, rfm::dataset::mix64(2, b));
     torch::Tensor m = torch::ones({3, 64, 32});
     for (const auto& r : ref.rectangles) {
       for (int c = 0; c < 3; ++c) {
@@ -243,7 +243,7 @@ TEST(Ltg, DrawStatisticsMatchTheAlgorithm) {
   double sum_f = 0, sum_f2 = 0;
   int64_t n_f = 0;
   for (int i = 0; i < images; ++i) {
-    const auto plan = plan_ltg(options, rfm::data::mix64(77, i), 3, H, W);
+    const auto plan = plan_ltg(options, rfm::dataset::mix64(77, i), 3, H, W);
     applied += plan.apply;
     for (const auto& r : plan.rectangles) {
       const double area = static_cast<double>(r.width) * r.height / (H * W);
@@ -276,7 +276,7 @@ TEST(Ltg, BetaHalfFactorsFollowTheArcsineLaw) {
   options.probability = 1.0;
   std::vector<double> f;
   for (int i = 0; i < 2000; ++i) {
-    for (const auto& r : plan_ltg(options, rfm::data::mix64(5, i), 3, 128, 64).rectangles) {
+    for (const auto& r : plan_ltg(options, rfm::dataset::mix64(5, i), 3, 128, 64).rectangles) {
       for (int c = 0; c < 3; ++c) f.push_back(r.fraction[c]);
     }
   }
@@ -298,7 +298,7 @@ TEST(Ltg, GeneralBetaFactorsHaveTheirMoments) {
   double sum = 0, sum2 = 0;
   int64_t n = 0;
   for (int i = 0; i < 2000; ++i) {
-    for (const auto& r : plan_ltg(options, rfm::data::mix64(6, i), 3, 128, 64).rectangles) {
+    for (const auto& r : plan_ltg(options, rfm::dataset::mix64(6, i), 3, 128, 64).rectangles) {
       for (int c = 0; c < 3; ++c) {
         sum += r.fraction[c];
         sum2 += r.fraction[c] * r.fraction[c];
@@ -372,7 +372,7 @@ TEST(Ltg, CorruptPngIsNamed) {
   try {
     read_png_rgb(path);
     FAIL() << "expected an error";
-  } catch (const rfm::data::ImageFileError& e) {
+  } catch (const rfm::dataset::ImageFileError& e) {
     EXPECT_EQ(std::string(e.what()).rfind(path + ": ", 0), 0u) << e.what();
   }
 }

@@ -88,13 +88,8 @@ StepSample sample() {
   s.backward_seconds = 0.25;
   s.all_reduce_seconds = 0.03;
   s.optimizer_seconds = 0.02;
-  s.total = 9.5;
-  s.id = 4.0;
-  s.triplet = 2.5;
-  s.centre = 1.0;
-  s.modality_id = 0.5;
-  s.visible_id = 0.2;
-  s.infrared_id = 0.3;
+  s.losses = {{"total", 9.5},      {"id", 4.0},         {"triplet", 2.5},    {"centre", 1.0},
+              {"modality_id", 0.5}, {"visible_id", 0.2}, {"infrared_id", 0.3}};
   return s;
 }
 

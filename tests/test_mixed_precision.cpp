@@ -11,9 +11,9 @@
 #include "proto/config_loader.h"
 #include "temp_dir.h"
 #include "trainer/model/autocast_scope.h"
-#include "trainer/engine/config_bridge.h"
+#include "trainer/model_io/config_bridge.h"
 #include "trainer/engine/dynamic_loss_scaler.h"
-#include "trainer/engine/model_checkpoint.h"
+#include "trainer/model_io/model_checkpoint.h"
 #include "trainer/engine/random_identity_batches.h"
 #include "trainer/engine/trainer.h"
 #include "trainer/model/memory_format.h"
@@ -190,10 +190,10 @@ TEST(MixedPrecision, Bf16StepTracksFloat32AndKeepsFloat32Weights) {
   std::printf("bfloat16 convolution error on this CPU: %.4f (%s tolerances)\n", conv_error,
               accurate ? "tight" : "loose");
   const double loss_tol = accurate ? 0.01 : 0.03, norm_tol = accurate ? 0.02 : 0.10;
-  EXPECT_NE(a.total, b.total);
-  EXPECT_NEAR(b.total, a.total, loss_tol * std::abs(a.total));
-  EXPECT_NEAR(b.id, a.id, loss_tol * std::abs(a.id));
-  EXPECT_NEAR(b.centre, a.centre, loss_tol * std::abs(a.centre));
+  EXPECT_NE(a.loss[rfm::loss::kTotalLoss], b.loss[rfm::loss::kTotalLoss]);
+  EXPECT_NEAR(b.loss[rfm::loss::kTotalLoss], a.loss[rfm::loss::kTotalLoss], loss_tol * std::abs(a.loss[rfm::loss::kTotalLoss]));
+  EXPECT_NEAR(b.loss[rfm::loss::kIdLoss], a.loss[rfm::loss::kIdLoss], loss_tol * std::abs(a.loss[rfm::loss::kIdLoss]));
+  EXPECT_NEAR(b.loss[rfm::loss::kCentreLoss], a.loss[rfm::loss::kCentreLoss], loss_tol * std::abs(a.loss[rfm::loss::kCentreLoss]));
   EXPECT_NEAR(b.grad_norm, a.grad_norm, norm_tol * a.grad_norm);
   EXPECT_FALSE(b.skipped);
   for (const auto& p : reduced.model()->parameters()) {
@@ -238,7 +238,7 @@ TEST(MixedPrecision, ChannelsLastStepsEqualNchw) {
     batch.images = batch.images.to(torch::kFloat64);
     const auto sa = a.step(batch, step, 0.0);
     const auto sb = b.step(batch, step, 0.0);
-    EXPECT_NEAR(sb.total, sa.total, 1e-9 * std::abs(sa.total)) << "step " << step;
+    EXPECT_NEAR(sb.loss[rfm::loss::kTotalLoss], sa.loss[rfm::loss::kTotalLoss], 1e-9 * std::abs(sa.loss[rfm::loss::kTotalLoss])) << "step " << step;
   }
   auto pa = a.model()->named_parameters();
   auto pb = b.model()->named_parameters();
@@ -295,20 +295,20 @@ TEST(MixedPrecision, LossScaleSurvivesACheckpoint) {
   rfm::testing::TempDir dir;
   const auto config = tiny();
   torch::manual_seed(1);
-  model::RfmModel model(engine::model_options(config));
-  engine::TrainingState saved;
+  model::RfmModel model(model_io::model_options(config));
+  model_io::TrainingState saved;
   saved.loss_scaler = {2048, 17, 2};
   const auto path = dir.str() + "/scaled.pt";
-  engine::save_model_checkpoint(path, model, config, 5, 0.5, &saved);
-  engine::TrainingState loaded;
-  engine::load_training_state(path, &loaded);
+  model_io::save_model_checkpoint(path, model, config, 5, 0.5, &saved);
+  model_io::TrainingState loaded;
+  model_io::load_training_state(path, &loaded);
   EXPECT_EQ(loaded.loss_scaler.scale, 2048);
   EXPECT_EQ(loaded.loss_scaler.good_steps, 17);
   EXPECT_EQ(loaded.loss_scaler.consecutive_skips, 2);
   // Without a loss scale nothing is written and nothing comes back.
-  const engine::TrainingState unscaled;
-  engine::save_model_checkpoint(path, model, config, 6, 0.6, &unscaled);
-  engine::TrainingState plain;
-  engine::load_training_state(path, &plain);
+  const model_io::TrainingState unscaled;
+  model_io::save_model_checkpoint(path, model, config, 6, 0.6, &unscaled);
+  model_io::TrainingState plain;
+  model_io::load_training_state(path, &plain);
   EXPECT_EQ(plain.loss_scaler.scale, 0);
 }

@@ -5,6 +5,7 @@
 #include "trainer/engine/random_identity_batches.h"
 #include "trainer/engine/trainer.h"
 #include "trainer/model/rfm_model.h"
+#include "trainer/process/worker_resources.h"
 
 using namespace rfm::model;
 
@@ -130,12 +131,12 @@ TEST(Training, LossFallsOnAFixedBatch) {
       "", {"model.depth=18", "model.num_parts=2", "model.part_dim=32", "model.num_classes=4", "data.height=64",
            "data.width=32", "data.ids_per_batch=4", "data.images_per_modality=2", "optimizer.lr=0.05",
            "ltg.enabled=false", "train.threads=2"});
-  rfm::engine::configure_threads(2);
+  rfm::process::configure_threads(2);
   torch::manual_seed(0);
   const auto batch = rfm::engine::RandomIdentityBatches(identities(4, 64, 32, 4, 2)).batch(0);
   rfm::engine::Trainer trainer(config, torch::kCPU, nullptr);
   std::vector<double> losses;
-  for (int s = 0; s < 8; ++s) losses.push_back(trainer.step(batch, s, 0.0).total);
+  for (int s = 0; s < 8; ++s) losses.push_back(trainer.step(batch, s, 0.0).loss[rfm::loss::kTotalLoss]);
   EXPECT_LT(losses.back(), 0.6 * losses.front()) << losses.front() << " -> " << losses.back();
 }
 

@@ -252,12 +252,12 @@ TEST(DataParallel, TwoRanksEqualOneProcessOnTheGlobalBatch) {
   for (int64_t step = 0; step < 3; ++step) {
     const auto a = single.step(whole, step, 0.0);
     const auto b = ranked.step(shard, step, 0.0);
-    EXPECT_NEAR(b.total, a.total, 1e-5 * std::abs(a.total)) << "step " << step;
-    EXPECT_NEAR(b.id, a.id, 1e-5 * std::abs(a.id)) << "step " << step;
-    EXPECT_NEAR(b.triplet, a.triplet, 1e-5 * std::abs(a.triplet) + 1e-7) << "step " << step;
-    EXPECT_NEAR(b.centre, a.centre, 1e-5 * std::abs(a.centre)) << "step " << step;
-    EXPECT_NEAR(b.modality_id, a.modality_id, 1e-5 * std::abs(a.modality_id)) << "step " << step;
-    EXPECT_GT(a.centre, 0.0);
+    EXPECT_NEAR(b.loss[rfm::loss::kTotalLoss], a.loss[rfm::loss::kTotalLoss], 1e-5 * std::abs(a.loss[rfm::loss::kTotalLoss])) << "step " << step;
+    EXPECT_NEAR(b.loss[rfm::loss::kIdLoss], a.loss[rfm::loss::kIdLoss], 1e-5 * std::abs(a.loss[rfm::loss::kIdLoss])) << "step " << step;
+    EXPECT_NEAR(b.loss[rfm::loss::kTripletLoss], a.loss[rfm::loss::kTripletLoss], 1e-5 * std::abs(a.loss[rfm::loss::kTripletLoss]) + 1e-7) << "step " << step;
+    EXPECT_NEAR(b.loss[rfm::loss::kCentreLoss], a.loss[rfm::loss::kCentreLoss], 1e-5 * std::abs(a.loss[rfm::loss::kCentreLoss])) << "step " << step;
+    EXPECT_NEAR(b.loss[rfm::loss::kModalityIdLoss], a.loss[rfm::loss::kModalityIdLoss], 1e-5 * std::abs(a.loss[rfm::loss::kModalityIdLoss])) << "step " << step;
+    EXPECT_GT(a.loss[rfm::loss::kCentreLoss], 0.0);
   }
   auto ps = single.model()->named_parameters();
   auto pr = ranked.model()->named_parameters();

@@ -4,7 +4,7 @@
 
 #include "evaluation/ranking_metrics.h"
 
-namespace rfm::eval {
+namespace rfm::evaluation {
 namespace {
 
 Labels labels(std::vector<int64_t> pid, std::vector<int> cam) { return Labels{std::move(pid), std::move(cam)}; }
@@ -175,4 +175,4 @@ TEST(RankingMetrics, LlcmLeavesOutTheQuerysOwnIdentityAndCamera) {
 }
 
 }  // namespace
-}  // namespace rfm::eval
+}  // namespace rfm::evaluation

@@ -22,11 +22,12 @@ engine::StepStats stats_of(double total) {
   engine::StepStats s;
   s.images = 8;
   s.seconds = 0.5;
-  s.total = total;
-  s.id = 1;
-  s.triplet = 2;
-  s.centre = 3;
-  s.modality_id = 4;
+  s.loss[loss::kTotalLoss] = total;
+  s.loss[loss::kIdLoss] = 1;
+  s.loss[loss::kTripletLoss] = 2;
+  s.loss[loss::kCentreLoss] = 3;
+  s.loss[loss::kModalityIdLoss] = 4;
+  s.loss[loss::kVisibleIdLoss] = 1.5;  // details: in the files, not on the console
   s.lr = 0.03;
   return s;
 }
@@ -58,7 +59,7 @@ TEST(ConsoleProgress, PlainLinesEveryIntervalWhenNotATerminal) {
   EXPECT_EQ(got[0].rfind("step 1/5 ", 0), 0u);
   EXPECT_EQ(got[2].rfind("step 5/5 ", 0), 0u);
   EXPECT_NE(got[1].find("32.00 img/s"), std::string::npos) << got[1];  // 8 images x 2 ranks / 0.5 s
-  EXPECT_NE(got[1].find("loss 9.5000 (id 1.0000, triplet 2.0000, centre 3.0000, modality id 4.0000)"),
+  EXPECT_NE(got[1].find("loss 9.5000 (id 1.0000, triplet 2.0000, centre 3.0000, modality_id 4.0000) "),
             std::string::npos);
   EXPECT_EQ(out.str().find('\r'), std::string::npos);
   EXPECT_NE(got[2].find("ETA 0s"), std::string::npos);

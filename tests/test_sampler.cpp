@@ -140,7 +140,7 @@ TEST(IdentityBatchSampler, StateRoundTripsThroughItsProtoAndResumesMidEpoch) {
   EXPECT_EQ(state.next_batch(), 3);
   std::string bytes;
   state.SerializeToString(&bytes);
-  data::SamplerState restored;
+  sampler::SamplerState restored;
   ASSERT_TRUE(restored.ParseFromString(bytes));
   const auto resumed = make();  // a new process
   const int64_t step = resumed.step_of(restored);

@@ -20,7 +20,7 @@
 
 namespace fs = std::filesystem;
 
-namespace rfm::data {
+namespace rfm::dataset {
 namespace {
 
 using rfm::testing::small_synthetic;
@@ -273,4 +273,4 @@ TEST_F(PackTest, CorruptSourceImageFailsOrIsSkipped) {
 }
 
 }  // namespace
-}  // namespace rfm::data
+}  // namespace rfm::dataset

@@ -18,6 +18,7 @@
 #include "trainer/engine/trainer.h"
 #include "trainer/model/pretrained_weights.h"
 #include "trainer/model/state_dict_file.h"
+#include "trainer/process/worker_resources.h"
 
 extern rfm::comm::MpiSession* g_mpi;
 
@@ -53,7 +54,7 @@ void expect_parity(const std::string& name, std::shared_ptr<comm::TensorTranspor
   ASSERT_TRUE(std::filesystem::exists(dir / "expected.pt")) << dir << ": run tests/parity/torch_parity_reference.py";
   auto config = config::load_run_config((dir / "config.pbtxt").string(), {});
   if (transport) config.mutable_distributed()->set_sync_batchnorm(true);
-  engine::configure_threads(config.train().threads());
+  process::configure_threads(config.train().threads());
   engine::Trainer trainer(config, torch::kCPU, transport);
   model::load_module_state_dict(*trainer.model(), (dir / "init.pt").string());
 
@@ -78,10 +79,14 @@ void expect_parity(const std::string& name, std::shared_ptr<comm::TensorTranspor
         EXPECT_LE(error, kLossTolerance) << name << " step 0 gradient of " << p.key();
       }
     }
-    const std::pair<const char*, double> terms[] = {{"total", stats.total},     {"id", stats.id},
-                                                    {"triplet", stats.triplet}, {"centre", stats.centre},
-                                                    {"modality_id", stats.modality_id}, {"grad_norm", stats.grad_norm},
-                                                    {"lr", stats.lr}};
+    // Every loss term that is not a part of another (PyTorch's side logs
+    // those), then the gradient norm and the lr.
+    std::vector<std::pair<std::string, double>> terms;
+    for (const auto& t : rfm::loss::kLossTerms) {
+      if (!t.detail) terms.emplace_back(t.name, stats.loss[t.term]);
+    }
+    terms.emplace_back("grad_norm", stats.grad_norm);
+    terms.emplace_back("lr", stats.lr);
     for (const auto& [term, ours] : terms) {
       const double theirs = expected[term][s].item<double>();
       const double error = relative(ours, theirs);

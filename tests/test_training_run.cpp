@@ -17,10 +17,10 @@
 
 #include "proto/config_loader.h"
 #include "temp_dir.h"
-#include "trainer/engine/config_bridge.h"
+#include "trainer/model_io/config_bridge.h"
 #include "trainer/engine/gradient_clipping.h"
 #include "trainer/engine/gradient_release.h"
-#include "trainer/engine/model_checkpoint.h"
+#include "trainer/model_io/model_checkpoint.h"
 #include "trainer/run/checkpoint_directory.h"
 #include "trainer/run/stop_signals.h"
 #include "trainer/run/training_run.h"
@@ -42,10 +42,10 @@ config::RunConfig tiny_run(const std::string& run_dir, std::vector<std::string> 
 }
 
 std::map<std::string, torch::Tensor> weights_of(const std::string& checkpoint) {
-  auto info = engine::read_checkpoint_info(checkpoint);
+  auto info = model_io::read_checkpoint_info(checkpoint);
   torch::manual_seed(0);
-  model::RfmModel model(engine::model_options(info.config));
-  engine::load_model_weights(checkpoint, model);
+  model::RfmModel model(model_io::model_options(info.config));
+  model_io::load_model_weights(checkpoint, model);
   std::map<std::string, torch::Tensor> out;
   for (auto& p : model->named_parameters()) out[p.key()] = p.value().detach().clone();
   for (auto& b : model->named_buffers()) out[b.key()] = b.value().clone();
@@ -148,7 +148,7 @@ TEST(CheckpointDirectory, NamesOrdersAndPrunes) {
   EXPECT_TRUE(fs::exists(dir.str() + "/notes.txt"));
   std::ostringstream log;
   // None of these "checkpoints" loads: nullopt, each one named.
-  EXPECT_FALSE(c.resume_newest(log, [](const std::string& p) { engine::read_checkpoint_info(p); }).has_value());
+  EXPECT_FALSE(c.resume_newest(log, [](const std::string& p) { model_io::read_checkpoint_info(p); }).has_value());
   EXPECT_NE(log.str().find("step-00000100.pt"), std::string::npos);
   EXPECT_NE(log.str().find("step-00000030.pt"), std::string::npos);
 }

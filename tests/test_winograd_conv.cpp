@@ -6,7 +6,7 @@
 
 #include "proto/config_loader.h"
 #include "trainer/model/autocast_scope.h"
-#include "trainer/engine/config_bridge.h"
+#include "trainer/model_io/config_bridge.h"
 #include "trainer/model/rfm_model.h"
 #include "trainer/model/winograd_conv.h"
 
@@ -241,16 +241,16 @@ TEST(WinogradConv, ModelTakesItWhereConfiguredAndComputesTheSame) {
 TEST(WinogradConv, ConfigDefaultsTo64AndAutoAndRejectsNegatives) {
   const auto defaults = rfm::config::load_run_config("", {});
   EXPECT_EQ(defaults.train().winograd_min_channels(), 64);
-  EXPECT_EQ(rfm::engine::model_options(defaults).winograd_min_channels(), 64);
-  EXPECT_EQ(rfm::engine::model_options(defaults).winograd_tile(), WinogradTile::kAuto);
-  EXPECT_EQ(rfm::engine::model_options(rfm::config::load_run_config("", {"train.winograd_tile=WINOGRAD_2X2"}))
+  EXPECT_EQ(rfm::model_io::model_options(defaults).winograd_min_channels(), 64);
+  EXPECT_EQ(rfm::model_io::model_options(defaults).winograd_tile(), WinogradTile::kAuto);
+  EXPECT_EQ(rfm::model_io::model_options(rfm::config::load_run_config("", {"train.winograd_tile=WINOGRAD_2X2"}))
                 .winograd_tile(),
             WinogradTile::k2x2);
-  EXPECT_EQ(rfm::engine::model_options(rfm::config::load_run_config("", {"train.winograd_tile=WINOGRAD_4X4"}))
+  EXPECT_EQ(rfm::model_io::model_options(rfm::config::load_run_config("", {"train.winograd_tile=WINOGRAD_4X4"}))
                 .winograd_tile(),
             WinogradTile::k4x4);
   const auto off = rfm::config::load_run_config("", {"train.winograd_min_channels=0"});
-  EXPECT_EQ(rfm::engine::model_options(off).winograd_min_channels(), 0);
+  EXPECT_EQ(rfm::model_io::model_options(off).winograd_min_channels(), 0);
   try {
     rfm::config::load_run_config("", {"train.winograd_min_channels=-1"});
     FAIL() << "a negative threshold was accepted";

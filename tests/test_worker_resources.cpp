@@ -10,7 +10,7 @@
 
 #include "comm/process_placement.h"
 #include "proto/config_loader.h"
-#include "trainer/engine/worker_resources.h"
+#include "trainer/process/worker_resources.h"
 
 using namespace rfm;
 
@@ -47,31 +47,31 @@ class ScopedEnvironment {
 }  // namespace
 
 TEST(WorkerResources, CpuStaysCpuAndSharesTheCoresAmongLocalWorkers) {
-  const auto r = engine::resolve_worker(with_device("cpu"), local(1, 2), /*visible_cuda_devices=*/0, /*cores=*/16);
+  const auto r = process::resolve_worker(with_device("cpu"), local(1, 2), /*visible_cuda_devices=*/0, /*cores=*/16);
   EXPECT_EQ(r.device, torch::Device(torch::kCPU));
   EXPECT_EQ(r.threads, 8);
   EXPECT_EQ(r.config.train().device(), "cpu");
-  EXPECT_EQ(engine::resolve_worker(with_device("cpu", 3), local(1, 2), 0, 16).threads, 3);
-  EXPECT_EQ(engine::resolve_worker(with_device("cpu"), local(0, 4), 0, 2).threads, 1);
+  EXPECT_EQ(process::resolve_worker(with_device("cpu", 3), local(1, 2), 0, 16).threads, 3);
+  EXPECT_EQ(process::resolve_worker(with_device("cpu"), local(0, 4), 0, 2).threads, 1);
 }
 
 TEST(WorkerResources, CudaIsTheGpuOfTheLocalRank) {
   for (int local_rank = 0; local_rank < 4; ++local_rank) {
-    const auto r = engine::resolve_worker(with_device("cuda"), local(local_rank, 4, 2), 4, 64);
+    const auto r = process::resolve_worker(with_device("cuda"), local(local_rank, 4, 2), 4, 64);
     EXPECT_EQ(r.device, torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(local_rank)));
     EXPECT_EQ(r.config.train().device(), "cuda:" + std::to_string(local_rank));
     EXPECT_EQ(r.threads, 16);
   }
   // srun --gpus-per-task=1: each task sees only its own GPU, as device 0.
   for (int local_rank = 0; local_rank < 4; ++local_rank) {
-    EXPECT_EQ(engine::resolve_worker(with_device("cuda"), local(local_rank, 4), 1, 64).device,
+    EXPECT_EQ(process::resolve_worker(with_device("cuda"), local(local_rank, 4), 1, 64).device,
               torch::Device(torch::kCUDA, 0));
   }
 }
 
 TEST(WorkerResources, APinnedDeviceIsKeptOnEveryRank) {
   for (int local_rank = 0; local_rank < 4; ++local_rank) {
-    const auto r = engine::resolve_worker(with_device("cuda:1"), local(local_rank, 4), 4, 64);
+    const auto r = process::resolve_worker(with_device("cuda:1"), local(local_rank, 4), 4, 64);
     EXPECT_EQ(r.device, torch::Device(torch::kCUDA, 1));
     EXPECT_EQ(r.config.train().device(), "cuda:1");
   }
@@ -80,7 +80,7 @@ TEST(WorkerResources, APinnedDeviceIsKeptOnEveryRank) {
 TEST(WorkerResources, DevicesThatCannotBeHadNameTheFieldAndTheRank) {
   auto message = [](const std::string& device, const comm::ProcessPlacement& p, int visible) {
     try {
-      engine::resolve_worker(with_device(device), p, visible, 8);
+      process::resolve_worker(with_device(device), p, visible, 8);
     } catch (const config::ConfigError& e) {
       return std::string(e.what());
     }
@@ -104,7 +104,7 @@ TEST(WorkerResources, PlacementsFromMpirunAndSrun) {
                              {"OMPI_COMM_WORLD_LOCAL_SIZE", "4"}});
       const auto placement = comm::placement_from_environment();
       EXPECT_EQ(placement.launcher, "mpirun");
-      const auto r = engine::resolve_worker(with_device("cuda"), placement, 4, 32);
+      const auto r = process::resolve_worker(with_device("cuda"), placement, 4, 32);
       EXPECT_EQ(r.device, torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(local_rank))) << "mpirun";
       EXPECT_EQ(r.threads, 8);
     }
@@ -115,12 +115,12 @@ TEST(WorkerResources, PlacementsFromMpirunAndSrun) {
                              {"SLURM_TASKS_PER_NODE", "4"}});
       const auto placement = comm::placement_from_environment();
       EXPECT_EQ(placement.launcher, "srun");
-      EXPECT_EQ(engine::resolve_worker(with_device("cuda"), placement, 4, 32).device,
+      EXPECT_EQ(process::resolve_worker(with_device("cuda"), placement, 4, 32).device,
                 torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(local_rank)))
           << "srun, all four GPUs visible";
-      EXPECT_EQ(engine::resolve_worker(with_device("cuda"), placement, 1, 32).device, torch::Device(torch::kCUDA, 0))
+      EXPECT_EQ(process::resolve_worker(with_device("cuda"), placement, 1, 32).device, torch::Device(torch::kCUDA, 0))
           << "srun --gpus-per-task=1";
-      EXPECT_EQ(engine::resolve_worker(with_device("cpu"), placement, 0, 32).device, torch::Device(torch::kCPU));
+      EXPECT_EQ(process::resolve_worker(with_device("cpu"), placement, 0, 32).device, torch::Device(torch::kCPU));
     }
   }
 }

@@ -1,6 +1,6 @@
 #include "dataset/synthetic/pedestrian.h"
 
-namespace rfm::data::synthetic {
+namespace rfm::dataset::synthetic {
 namespace {
 
 // Garment colours (linear RGB reflectance).  Ten colours shared by every
@@ -91,4 +91,4 @@ PedestrianIdentity draw_identity(uint64_t seed, int64_t pid) {
   return p;
 }
 
-}  // namespace rfm::data::synthetic
+}  // namespace rfm::dataset::synthetic

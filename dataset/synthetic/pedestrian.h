@@ -16,7 +16,7 @@
 
 #include "dataset/seeded_random.h"
 
-namespace rfm::data::synthetic {
+namespace rfm::dataset::synthetic {
 
 struct Material {
   std::array<float, 3> rgb{};  // diffuse reflectance per visible channel
@@ -52,4 +52,4 @@ struct PedestrianIdentity {
 // Everything about identity `pid` of the dataset with `seed`.
 PedestrianIdentity draw_identity(uint64_t seed, int64_t pid);
 
-}  // namespace rfm::data::synthetic
+}  // namespace rfm::dataset::synthetic

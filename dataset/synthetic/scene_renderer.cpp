@@ -4,7 +4,7 @@
 #include <cmath>
 #include <vector>
 
-namespace rfm::data::synthetic {
+namespace rfm::dataset::synthetic {
 namespace {
 
 struct Surface {
@@ -266,4 +266,4 @@ ImageU8 render_view(const PedestrianIdentity& person, const CameraModel& camera,
   return img;
 }
 
-}  // namespace rfm::data::synthetic
+}  // namespace rfm::dataset::synthetic

@@ -16,7 +16,7 @@
 #include "dataset/image.h"
 #include "dataset/synthetic/pedestrian.h"
 
-namespace rfm::data::synthetic {
+namespace rfm::dataset::synthetic {
 
 enum class Spectrum { kVisible, kNearInfrared, kThermal };
 
@@ -45,4 +45,4 @@ CameraModel llcm_camera(int camid, bool infrared);
 ImageU8 render_view(const PedestrianIdentity& person, const CameraModel& camera, uint64_t scene_seed,
                     uint64_t view_seed, int height, int width);
 
-}  // namespace rfm::data::synthetic
+}  // namespace rfm::dataset::synthetic

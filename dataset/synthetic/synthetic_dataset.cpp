@@ -21,7 +21,7 @@
 
 namespace fs = std::filesystem;
 
-namespace rfm::data::synthetic {
+namespace rfm::dataset::synthetic {
 namespace {
 
 constexpr const char* kMarker = "synthetic.pbtxt";
@@ -242,4 +242,4 @@ SyntheticSummary write_synthetic_dataset(const config::SyntheticConfig& o, const
   return summary;
 }
 
-}  // namespace rfm::data::synthetic
+}  // namespace rfm::dataset::synthetic

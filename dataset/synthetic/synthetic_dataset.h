@@ -12,7 +12,7 @@
 
 #include "rfm_config.pb.h"
 
-namespace rfm::data::synthetic {
+namespace rfm::dataset::synthetic {
 
 struct SyntheticSummary {
   std::string output;
@@ -28,4 +28,4 @@ struct SyntheticSummary {
 SyntheticSummary write_synthetic_dataset(const config::SyntheticConfig& options, const std::string& output,
                                          int threads);
 
-}  // namespace rfm::data::synthetic
+}  // namespace rfm::dataset::synthetic

@@ -42,7 +42,7 @@ if [s[1:] for s in session_starts] != [(resumed_at + 1, 1)]:
 
 with open(os.path.join(run_dir, "train_log.tsv")) as f:
     rows = list(csv.DictReader(f, delimiter="\t"))
-columns = {"loss/total": "loss", "loss/id": "id", "loss/triplet": "triplet", "loss/centre": "centre",
+columns = {"loss/total": "total", "loss/id": "id", "loss/triplet": "triplet", "loss/centre": "centre",
            "loss/modality_id": "modality_id", "train/lr": "lr", "train/grad_norm": "grad_norm"}
 for row in rows:
     step = int(row["step"]) + 1

@@ -8,7 +8,7 @@ namespace {
 constexpr double kHalfPi = 1.57079632679489661923;
 }  // namespace
 
-LtgDrawStream::LtgDrawStream(const LtgOptions& options, uint64_t seed) : options_(options), engine_(data::mix64(seed, 0)) {}
+LtgDrawStream::LtgDrawStream(const LtgOptions& options, uint64_t seed) : options_(options), engine_(dataset::mix64(seed, 0)) {}
 
 double LtgDrawStream::uniform() { return static_cast<double>(engine_() >> 11) * 0x1.0p-53; }
 

@@ -10,7 +10,7 @@
 #include <random>
 #include <vector>
 
-// Per-image seeds are built from (run seed, step, index) with data::mix64,
+// Per-image seeds are built from (run seed, step, index) with dataset::mix64,
 // the project's one SplitMix64 finaliser.
 #include "dataset/seeded_random.h"
 

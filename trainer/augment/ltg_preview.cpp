@@ -9,7 +9,7 @@
 namespace rfm::augment {
 
 torch::Tensor draw_test_figure(uint64_t seed, int64_t height, int64_t width) {
-  std::mt19937_64 rng(data::mix64(seed, 7));
+  std::mt19937_64 rng(dataset::mix64(seed, 7));
   std::uniform_real_distribution<float> u(0.f, 1.f);
   auto colour = [&] { return torch::tensor({u(rng), u(rng), u(rng)}).view({3, 1, 1}); };
   auto ys = torch::linspace(0, 1, height).view({1, height, 1});
@@ -45,7 +45,7 @@ void write_ltg_preview(const std::string& path, const std::vector<torch::Tensor>
   auto batch = torch::stack(resized);
   options.probability = 1.0;
   std::vector<uint64_t> seeds;
-  for (size_t i = 0; i < resized.size(); ++i) seeds.push_back(data::mix64(seed, i));
+  for (size_t i = 0; i < resized.size(); ++i) seeds.push_back(dataset::mix64(seed, i));
   auto transformed = ltg_batched(batch, options, seeds).images;
   const auto parent = std::filesystem::path(path).parent_path();
   if (!parent.empty()) std::filesystem::create_directories(parent);

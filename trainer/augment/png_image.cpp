@@ -7,7 +7,7 @@
 namespace rfm::augment {
 
 torch::Tensor read_png_rgb(const std::string& path) {
-  const data::ImageU8 image = data::read_image_file(path);
+  const dataset::ImageU8 image = dataset::read_image_file(path);
   auto hwc = torch::from_blob(const_cast<uint8_t*>(image.pixels.data()), {image.height, image.width, image.channels},
                               torch::kUInt8);
   return hwc.permute({2, 0, 1}).to(torch::kFloat32).div(255.0).contiguous();
@@ -15,13 +15,13 @@ torch::Tensor read_png_rgb(const std::string& path) {
 
 void write_png_rgb(const std::string& path, const torch::Tensor& image) {
   if (image.dim() != 3 || image.size(0) != 3) {
-    throw data::ImageFileError(path + ": expected a [3, H, W] image to write");
+    throw dataset::ImageFileError(path + ": expected a [3, H, W] image to write");
   }
   auto hwc = image.detach().to(torch::kCPU, torch::kFloat32).clamp(0, 1).mul(255).round().to(torch::kUInt8)
                  .permute({1, 2, 0}).contiguous();
-  data::ImageU8 out(static_cast<int>(hwc.size(0)), static_cast<int>(hwc.size(1)), 3);
+  dataset::ImageU8 out(static_cast<int>(hwc.size(0)), static_cast<int>(hwc.size(1)), 3);
   std::memcpy(out.pixels.data(), hwc.data_ptr<uint8_t>(), out.bytes());
-  data::write_image_file(path, out);
+  dataset::write_image_file(path, out);
 }
 
 }  // namespace rfm::augment

@@ -1,13 +1,13 @@
 #pragma once
 // Float images [3, H, W] in [0, 1] to and from files, through the dataset's
 // codecs (dataset/image_codec.h): LTG's preview picture and its tests.
-// Errors are data::ImageFileError, their message starting with the path.
+// Errors are dataset::ImageFileError, their message starting with the path.
 
 #include <string>
 
 #include <torch/torch.h>
 
-#include "dataset/image.h"  // data::ImageFileError
+#include "dataset/image.h"  // dataset::ImageFileError
 
 namespace rfm::augment {
 

@@ -10,6 +10,8 @@
 
 #include <torch/torch.h>
 
+#include "trainer/model_io/loss_scaler_state.h"
+
 namespace rfm::engine {
 
 struct DynamicLossScalerOptions {
@@ -22,11 +24,8 @@ struct DynamicLossScalerOptions {
   int64_t max_consecutive_skips = 30;
 };
 
-struct LossScalerState {
-  double scale = 0.0;
-  int64_t good_steps = 0;       // since the last change of scale
-  int64_t consecutive_skips = 0;
-};
+// Its state is part of the checkpoint format.
+using LossScalerState = model_io::LossScalerState;
 
 class DynamicLossScaler {
  public:

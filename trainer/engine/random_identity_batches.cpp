@@ -9,7 +9,7 @@
 
 namespace rfm::engine {
 
-using data::mix64;
+using dataset::mix64;
 
 RandomIdentityBatches::RandomIdentityBatches(const RandomIdentityOptions& options) : options_(options) {
   if (options.ids_per_batch > options.num_identities) {

@@ -11,22 +11,13 @@
 #include "dataset/seeded_random.h"
 #include "proto/config_loader.h"
 #include "trainer/augment/ltg.h"
-#include "trainer/engine/config_bridge.h"
+#include "trainer/model_io/config_bridge.h"
 #include "trainer/engine/gradient_clipping.h"
 #include "trainer/model/autocast_scope.h"
 #include "trainer/model/memory_format.h"
 #include "trainer/model/pretrained_weights.h"
 
 namespace rfm::engine {
-
-double peak_rss_mib() {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
-  }
-  return 0.0;
-}
 
 const char* phase_name(Phase phase) {
   switch (phase) {
@@ -45,7 +36,7 @@ const char* phase_name(Phase phase) {
 Trainer::Trainer(const config::RunConfig& config, const torch::Device& device,
                  std::shared_ptr<comm::TensorTransport> transport)
     : config_(config), transport_(std::move(transport)), device_(device) {
-  model_ = model::RfmModel(model_options(config));
+  model_ = model::RfmModel(model_io::model_options(config));
   if (!config.model().pretrained().empty()) model::load_torchvision_backbone(model_, config.model().pretrained());
   model_->to(device_);
   if (config.train().precision() == config::TrainConfig::FP64) model_->to(torch::kFloat64);
@@ -99,7 +90,7 @@ Trainer::Trainer(const config::RunConfig& config, const torch::Device& device,
   schedule_.warmup_factor = config.schedule().warmup_factor();
   schedule_.milestones.assign(config.schedule().milestones().begin(), config.schedule().milestones().end());
   schedule_.gamma = config.schedule().gamma();
-  loss_options_ = loss_options(config.loss());
+  loss_options_ = model_io::loss_options(config.loss());
 
   const auto& d = config.data();
   // In the model's dtype: normalisation turns the float32 batch into it.
@@ -115,12 +106,12 @@ torch::Tensor Trainer::augment(const TrainBatch& batch, const torch::Tensor& ima
   *rectangles = 0;
   const auto& l = config_.ltg();
   if (!l.enabled()) return images;
-  const auto options = ltg_options(l);
-  const uint64_t step_seed = data::mix64(config_.train().seed(), static_cast<uint64_t>(step_index));
+  const auto options = model_io::ltg_options(l);
+  const uint64_t step_seed = dataset::mix64(config_.train().seed(), static_cast<uint64_t>(step_index));
   const auto rows = batch.global_rows.defined() ? batch.global_rows.to(torch::kCPU) : torch::arange(images.size(0));
   std::vector<uint64_t> seeds;
   for (int64_t i = 0; i < images.size(0); ++i) {
-    seeds.push_back(data::mix64(step_seed, static_cast<uint64_t>(rows[i].item<int64_t>())));
+    seeds.push_back(dataset::mix64(step_seed, static_cast<uint64_t>(rows[i].item<int64_t>())));
   }
   if (l.implementation() == config::LtgConfig::REFERENCE) {
     std::vector<torch::Tensor> out;
@@ -195,25 +186,24 @@ StepStats Trainer::step(const TrainBatch& batch, int64_t step_index, double epoc
   auto terms = loss::rfm_loss(output, labels, modality, loss_options_, *collectives_);
   // The global loss and the stop flag in one small all-reduce: every rank
   // then takes the same decision (stop, or non-finite loss) at this step.
-  auto f64 = [](const torch::Tensor& t) { return t.detach().to(torch::kFloat64).reshape({}); };
-  auto summary = torch::stack({f64(terms.total), f64(terms.id), f64(terms.triplet), f64(terms.centre),
-                               f64(terms.modality_id), f64(terms.visible_id), f64(terms.infrared_id),
-                               torch::full({}, request_stop ? 1.0 : 0.0, torch::TensorOptions(torch::kFloat64).device(device_))});
+  std::vector<torch::Tensor> summary_terms;
+  for (const auto& term : loss::kLossTerms) {
+    summary_terms.push_back(terms[term.term].detach().to(torch::kFloat64).reshape({}));
+  }
+  summary_terms.push_back(torch::full({}, request_stop ? 1.0 : 0.0, torch::TensorOptions(torch::kFloat64).device(device_)));
+  auto summary = torch::stack(summary_terms);
   if (transport_) summary = transport_->all_reduce_sum(summary);
   summary = summary.cpu();
   const double* v = summary.data_ptr<double>();
-  stats.total = v[0];
-  stats.id = v[1];
-  stats.triplet = v[2];
-  stats.centre = v[3];
-  stats.modality_id = v[4];
-  stats.visible_id = v[5];
-  stats.infrared_id = v[6];
-  stats.stop_requested = v[7] > 0;
-  if (!std::isfinite(stats.total)) {
+  for (const auto& term : loss::kLossTerms) stats.loss[term.term] = v[term.term];
+  stats.stop_requested = v[loss::kLossTermCount] > 0;
+  if (!std::isfinite(stats.loss[loss::kTotalLoss])) {
     std::ostringstream msg;
-    msg << "step " << step_index << ": non-finite loss " << stats.total << " (id " << stats.id << ", triplet "
-        << stats.triplet << ", centre " << stats.centre << ", modality id " << stats.modality_id << ")";
+    msg << "step " << step_index << ": non-finite loss (";
+    for (const auto& term : loss::kLossTerms) {
+      msg << (term.term == 0 ? "" : ", ") << term.name << " " << stats.loss[term.term];
+    }
+    msg << ")";
     throw NonFiniteLossError(msg.str());
   }
   stats.forward_seconds = lap();
@@ -226,9 +216,9 @@ StepStats Trainer::step(const TrainBatch& batch, int64_t step_index, double epoc
   }
   if (scaler_) {
     stats.loss_scale = scaler_->scale();
-    scaler_->scale_loss(terms.total).backward();
+    scaler_->scale_loss(terms[loss::kTotalLoss]).backward();
   } else {
-    terms.total.backward();
+    terms[loss::kTotalLoss].backward();
   }
   if (gradient_release_) gradient_release_->restore_missing();
   stats.backward_seconds = lap();

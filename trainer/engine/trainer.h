@@ -17,7 +17,6 @@
 #include "trainer/engine/gradient_release.h"
 #include "trainer/engine/lr_schedule.h"
 #include "trainer/engine/random_identity_batches.h"
-#include "trainer/engine/worker_resources.h"
 #include "trainer/loss/rfm_loss.h"
 #include "trainer/model/rfm_model.h"
 
@@ -33,8 +32,7 @@ struct StepStats {
   int64_t step = 0;
   double lr = 0.0;
   // Loss terms of the global batch (every rank's shares summed).
-  double total = 0.0, id = 0.0, triplet = 0.0, centre = 0.0, modality_id = 0.0;
-  double visible_id = 0.0, infrared_id = 0.0;  // MAM's two branches (modality_id = their sum)
+  loss::PerLossTerm<double> loss;
   double seconds = 0.0;       // the step itself
   double data_seconds = 0.0;  // waiting for the batch before it
   // The step's phases (they add up to `seconds`): LTG, normalisation,
@@ -108,8 +106,5 @@ class Trainer {
   std::vector<torch::Tensor> parameters_;
   bool synchronize_phases_ = false;
 };
-
-// Peak resident memory of this process (VmHWM) in MiB.
-double peak_rss_mib();
 
 }  // namespace rfm::engine

@@ -7,6 +7,7 @@
 #include <torch/torch.h>
 
 #include "comm/batch_collectives.h"
+#include "trainer/loss/loss_terms.h"
 #include "trainer/loss/metric_losses.h"
 #include "trainer/model/rfm_model.h"
 
@@ -24,16 +25,9 @@ struct RfmLossOptions {
   double modality_id_weight = 1.0;
 };
 
-// Each term is this rank's share (comm/batch_collectives.h), summed over parts.
-struct RfmLossTerms {
-  torch::Tensor total;
-  torch::Tensor id;           // sum_k L_id^k
-  torch::Tensor triplet;      // sum_k L_tri^k
-  torch::Tensor centre;       // sum_k L_c^k (before lambda)
-  torch::Tensor modality_id;  // L_id^v + L_id^n
-  torch::Tensor visible_id;   // L_id^v (0 without MAM)
-  torch::Tensor infrared_id;  // L_id^n (0 without MAM)
-};
+// Each term (loss_terms.h) is this rank's share (comm/batch_collectives.h),
+// summed over parts.
+using RfmLossTerms = PerLossTerm<torch::Tensor>;
 
 RfmLossTerms rfm_loss(const model::RfmOutput& output, const torch::Tensor& labels, const torch::Tensor& modality,
                       const RfmLossOptions& options, comm::BatchCollectives& collectives);

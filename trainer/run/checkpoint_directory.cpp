@@ -5,7 +5,7 @@
 #include <filesystem>
 #include <regex>
 
-#include "trainer/engine/model_checkpoint.h"
+#include "trainer/model_io/model_checkpoint.h"
 
 namespace rfm::run {
 
@@ -38,15 +38,15 @@ std::optional<std::string> CheckpointDirectory::resume_newest(
   auto all = step_checkpoints();
   for (auto it = all.rbegin(); it != all.rend(); ++it) {
     try {
-      const auto info = engine::read_checkpoint_info(it->second);
-      if (!info.has_training_state) throw engine::CheckpointError(it->second + ": no training state");
+      const auto info = model_io::read_checkpoint_info(it->second);
+      if (!info.has_training_state) throw model_io::CheckpointError(it->second + ": no training state");
       if (info.step != it->first) {
-        throw engine::CheckpointError(it->second + ": records step " + std::to_string(info.step) +
+        throw model_io::CheckpointError(it->second + ": records step " + std::to_string(info.step) +
                                       ", its name says " + std::to_string(it->first));
       }
       load(it->second);
       return it->second;
-    } catch (const engine::CheckpointError& e) {
+    } catch (const model_io::CheckpointError& e) {
       log << "warning: skipping checkpoint " << e.what() << "\n";
     }
   }

@@ -25,7 +25,7 @@ class CheckpointDirectory {
   std::vector<std::pair<int64_t, std::string>> step_checkpoints() const;
 
   // Calls `load` on step checkpoints from the newest down until one loads
-  // without throwing engine::CheckpointError, and returns it; each one
+  // without throwing model_io::CheckpointError, and returns it; each one
   // skipped (partial, corrupt, without training state) is named on `log`
   // with the reason.  nullopt when none loads.
   std::optional<std::string> resume_newest(std::ostream& log,

@@ -46,8 +46,15 @@ void ConsoleProgress::step(const engine::StepStats& stats, int64_t done, double 
   const double images_per_second = stats.seconds > 0 ? static_cast<double>(stats.images * world) / stats.seconds : 0.0;
 
   std::ostringstream terms;
-  terms << std::fixed << std::setprecision(4) << "loss " << stats.total << " (id " << stats.id << ", triplet "
-        << stats.triplet << ", centre " << stats.centre << ", modality id " << stats.modality_id << ")";
+  // The total, then in parentheses the terms that are not parts of another.
+  terms << std::fixed << std::setprecision(4) << "loss " << stats.loss[loss::kTotalLoss] << " (";
+  const char* separator = "";
+  for (const auto& term : loss::kLossTerms) {
+    if (term.term == loss::kTotalLoss || term.detail) continue;
+    terms << separator << term.name << " " << stats.loss[term.term];
+    separator = ", ";
+  }
+  terms << ")";
   if (terminal_) {
     constexpr int kWidth = 24;
     const int filled = total_ > 0 ? static_cast<int>(kWidth * done / total_) : kWidth;

@@ -12,14 +12,9 @@ TensorBoardLog::TensorBoardLog(const std::string& directory, int64_t first_step,
 }
 
 void TensorBoardLog::record_step(const engine::StepStats& s, int64_t steps_done, double epoch) {
-  std::vector<metrics::Scalar> scalars = {
-      {"loss/total", s.total},
-      {"loss/id", s.id},
-      {"loss/triplet", s.triplet},
-      {"loss/centre", s.centre},
-      {"loss/modality_id", s.modality_id},
-      {"loss/visible_id", s.visible_id},
-      {"loss/infrared_id", s.infrared_id},
+  std::vector<metrics::Scalar> scalars;
+  for (const auto& term : loss::kLossTerms) scalars.emplace_back(std::string("loss/") + term.name, s.loss[term.term]);
+  const std::vector<metrics::Scalar> train = {
       {"train/lr", s.lr},
       {"train/epoch", epoch},
       {"train/grad_norm", s.grad_norm},
@@ -28,6 +23,7 @@ void TensorBoardLog::record_step(const engine::StepStats& s, int64_t steps_done,
       {"train/step_seconds", s.seconds},
       {"train/data_seconds", s.data_seconds},
   };
+  scalars.insert(scalars.end(), train.begin(), train.end());
   if (s.loss_scale > 0) scalars.emplace_back("train/loss_scale", s.loss_scale);
   writer_.write_scalars(steps_done, scalars);
   // Cheap next to a step, and TensorBoard (or a crash) sees every step.
@@ -35,7 +31,7 @@ void TensorBoardLog::record_step(const engine::StepStats& s, int64_t steps_done,
   check();
 }
 
-void TensorBoardLog::record_evaluation(const eval::EvaluationReport& report, int64_t steps_done) {
+void TensorBoardLog::record_evaluation(const evaluation::EvaluationReport& report, int64_t steps_done) {
   std::vector<metrics::Scalar> scalars;
   for (const auto& r : report.results()) {
     scalars.emplace_back("eval/" + r.name() + "/R-1", 100 * r.rank1().mean());

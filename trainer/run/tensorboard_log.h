@@ -12,11 +12,11 @@
 
 #include "evaluation_report.pb.h"
 #include "metrics/tensorboard_events.h"
-#include "trainer/engine/trainer.h"
+#include "trainer/run/training_loop.h"
 
 namespace rfm::run {
 
-class TensorBoardLog {
+class TensorBoardLog : public TrainingHook {
  public:
   // A new event file in `directory`.  `first_step` > 0 (a resume): the file
   // starts with a session start at the next step, so that TensorBoard drops
@@ -24,7 +24,15 @@ class TensorBoardLog {
   TensorBoardLog(const std::string& directory, int64_t first_step, int world_size, std::ostream& log);
 
   void record_step(const engine::StepStats& stats, int64_t steps_done, double epoch);
-  void record_evaluation(const eval::EvaluationReport& report, int64_t steps_done);
+  void record_evaluation(const evaluation::EvaluationReport& report, int64_t steps_done);
+
+  // As a hook of the training loop.
+  void after_step(TrainingLoop& loop, const engine::StepStats& stats) override {
+    record_step(stats, loop.steps_done(), loop.epoch_at(stats.step));
+  }
+  void after_evaluation(TrainingLoop& loop, const evaluation::EvaluationReport& report) override {
+    record_evaluation(report, loop.steps_done());
+  }
   const std::string& path() const { return writer_.path(); }
 
  private:

@@ -8,6 +8,7 @@
 
 #include "plot/line_chart.h"
 #include "plot/tsv_table.h"
+#include "trainer/loss/loss_terms.h"
 
 namespace rfm::run {
 namespace {
@@ -49,8 +50,8 @@ std::vector<std::string> write_training_plots(const std::string& run_dir) {
   std::vector<std::string> written;
 
   std::vector<plot::Series> losses;
-  for (const char* term : {"loss", "id", "triplet", "centre", "modality_id"}) {
-    losses.push_back(series_of(steps, "step", term, term == std::string("loss") ? "total" : term, train_log));
+  for (const auto& term : loss::kLossTerms) {
+    if (!term.detail) losses.push_back(series_of(steps, "step", term.name, term.name, train_log));
   }
   const auto loss_png = (dir / "plots" / "loss.png").string();
   plot::draw_line_chart(losses, over_steps("Loss terms (global batch)", "loss")).write_png(loss_png);

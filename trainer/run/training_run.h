@@ -1,7 +1,8 @@
 #pragma once
-// The training job of one worker: data (this rank's shard), the Trainer,
-// periodic and preemption checkpoints, resume, evaluation every N epochs
-// with the best model kept, and the run directory's files.
+// The training job of one worker: the batch source (this rank's shard), the
+// Trainer, resume, and the training loop with its hooks (checkpoints,
+// evaluation with the best model kept, the run directory's logs, metrics,
+// stop signals, supervision), assembled per the config.
 
 #include <functional>
 #include <memory>
@@ -15,16 +16,17 @@
 #include "rfm_config.pb.h"
 #include "metrics/training_metrics.h"
 #include "trainer/engine/trainer.h"
-#include "trainer/engine/worker_resources.h"
+#include "trainer/process/worker_resources.h"
+#include "trainer/run/training_loop.h"
 
 namespace rfm::run {
 
 struct WorkerContext {
   comm::ProcessPlacement placement;                 // rank 0 of 1 by default
   // The worker's device, threads and effective configuration, resolved
-  // once (engine::resolve_worker) by whoever built the transport and the
+  // once (process::resolve_worker) by whoever built the transport and the
   // metrics for that device; unset: run_training resolves them itself.
-  std::optional<engine::WorkerResources> resources;
+  std::optional<process::WorkerResources> resources;
   std::shared_ptr<comm::TensorTransport> transport;  // nullptr: one process
   // Told every phase change with the step it belongs to (heartbeats).
   std::function<void(engine::Phase, int64_t step)> on_phase;
@@ -41,20 +43,11 @@ struct WorkerContext {
   int restarts = 0, requeues = 0;
 };
 
-struct TrainingOutcome {
-  std::vector<engine::StepStats> history;  // the steps this invocation ran
-  int64_t first_step = 0;                  // > 0 when resumed
-  int64_t final_step = 0;
-  bool stopped_by_signal = false;          // checkpoint written; exit kExitRequeue
-  std::string last_checkpoint;             // "" when none was written
-  double best_map = -1.0;
-  int64_t best_step = -1;
-};
 
 // Trains per `config`.  Rank 0 writes <run_dir>/{config.pbtxt, train_log.tsv,
 // checkpoints/, eval/}; every rank logs to `log`.  Throws
 // engine::NonFiniteLossError at a non-finite loss or gradient (the last
-// checkpoint stays), config::ConfigError, engine::CheckpointError.
+// checkpoint stays), config::ConfigError, model_io::CheckpointError.
 TrainingOutcome run_training(const config::RunConfig& config, std::ostream& log, const WorkerContext& context = {});
 
 }  // namespace rfm::run

@@ -10,7 +10,7 @@
 #include "comm/process_placement.h"
 #include "rfm_config.pb.h"
 
-namespace rfm::engine {
+namespace rfm::process {
 
 struct WorkerResources {
   // "cpu"; "cuda" becomes cuda:<local rank> (among the devices this process
@@ -43,4 +43,4 @@ int intra_op_threads(int requested, int cores, int local_workers);
 // shared among its `local_workers` workers.  Returns the count set.
 int configure_threads(int threads, int local_workers = 1);
 
-}  // namespace rfm::engine
+}  // namespace rfm::process

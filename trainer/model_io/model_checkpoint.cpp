@@ -1,4 +1,4 @@
-#include "trainer/engine/model_checkpoint.h"
+#include "trainer/model_io/model_checkpoint.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -9,7 +9,7 @@
 
 #include <google/protobuf/text_format.h>
 
-namespace rfm::engine {
+namespace rfm::model_io {
 namespace {
 
 constexpr const char* kFormat = "rfm-model-checkpoint-1";
@@ -216,4 +216,4 @@ void load_model_weights(const std::string& path, model::RfmModel& model) {
   }
 }
 
-}  // namespace rfm::engine
+}  // namespace rfm::model_io

@@ -1,6 +1,6 @@
-#include "trainer/engine/config_bridge.h"
+#include "trainer/model_io/config_bridge.h"
 
-namespace rfm::engine {
+namespace rfm::model_io {
 
 namespace {
 model::WinogradTile winograd_tile(config::TrainConfig::WinogradTile tile) {
@@ -73,4 +73,4 @@ loss::RfmLossOptions loss_options(const config::LossConfig& l) {
   return o;
 }
 
-}  // namespace rfm::engine
+}  // namespace rfm::model_io

@@ -7,10 +7,10 @@
 #include "trainer/loss/rfm_loss.h"
 #include "trainer/model/rfm_model.h"
 
-namespace rfm::engine {
+namespace rfm::model_io {
 
 model::RfmModelOptions model_options(const config::RunConfig& config);
 augment::LtgOptions ltg_options(const config::LtgConfig& ltg);
 loss::RfmLossOptions loss_options(const config::LossConfig& loss);
 
-}  // namespace rfm::engine
+}  // namespace rfm::model_io

@@ -9,10 +9,10 @@
 #include <string>
 
 #include "rfm_config.pb.h"
-#include "trainer/engine/dynamic_loss_scaler.h"
+#include "trainer/model_io/loss_scaler_state.h"
 #include "trainer/model/rfm_model.h"
 
-namespace rfm::engine {
+namespace rfm::model_io {
 
 // A checkpoint that cannot be read or does not fit the model: the message
 // names the file.
@@ -36,7 +36,7 @@ struct TrainingState {
   torch::optim::Optimizer* optimizer = nullptr;  // saved from / loaded into
   torch::Tensor cpu_rng_state;                    // the default CPU generator's
   torch::Tensor cuda_rng_state;                   // undefined on CPU runs
-  std::string sampler_state;                      // data::SamplerState, binary; "" for in-memory identities
+  std::string sampler_state;                      // sampler::SamplerState, binary; "" for in-memory identities
   double best_map = -1.0;                         // -1: not evaluated yet
   int64_t best_step = -1;
   LossScalerState loss_scaler;                    // FP16 runs; scale 0 otherwise
@@ -72,4 +72,4 @@ CheckpointInfo read_checkpoint_info(const std::string& path);
 // architecture (build it from read_checkpoint_info(path).config.model()).
 void load_model_weights(const std::string& path, model::RfmModel& model);
 
-}  // namespace rfm::engine
+}  // namespace rfm::model_io

@@ -1,4 +1,4 @@
-#include "trainer/engine/worker_resources.h"
+#include "trainer/process/worker_resources.h"
 
 #include <algorithm>
 #include <string>
@@ -7,7 +7,7 @@
 
 #include "proto/config_loader.h"
 
-namespace rfm::engine {
+namespace rfm::process {
 namespace {
 
 int machine_cores() { return static_cast<int>(std::max(1u, std::thread::hardware_concurrency())); }
@@ -71,4 +71,4 @@ WorkerResources resolve_worker(const config::RunConfig& config, const comm::Proc
   return resolve_worker(config, placement, visible, machine_cores());
 }
 
-}  // namespace rfm::engine
+}  // namespace rfm::process

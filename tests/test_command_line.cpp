@@ -1,0 +1,92 @@
+// The command table as `rfm` parses it: each command accepts its own
+// options only, repeatable ones in order, numbers checked, and the usage
+// texts come from the same declarations.
+
+#include <gtest/gtest.h>
+
+#include <set>
+#include <string>
+#include <vector>
+
+#include "launcher/commands.h"
+
+using namespace rfm::launcher;
+
+namespace {
+
+const Command& command(const std::string& name) {
+  for (const auto& c : command_table()) {
+    if (c.name == name) return c;
+  }
+  throw std::runtime_error("no command " + name);
+}
+
+ParsedArguments parse(const std::string& name, std::vector<std::string> words) {
+  std::vector<char*> argv = {const_cast<char*>("rfm"), const_cast<char*>(name.c_str())};
+  for (auto& w : words) argv.push_back(w.data());
+  return parse_arguments(command(name), static_cast<int>(argv.size()), argv.data(), 2);
+}
+
+std::string usage_error(const std::string& name, std::vector<std::string> words) {
+  try {
+    parse(name, std::move(words));
+  } catch (const UsageError& e) {
+    return e.what();
+  }
+  return "(accepted)";
+}
+
+}  // namespace
+
+TEST(CommandLine, TheTableHasEveryCommandOnceWithDistinctOptions) {
+  std::set<std::string> names;
+  for (const auto& c : command_table()) {
+    EXPECT_TRUE(names.insert(c.name).second) << c.name;
+    EXPECT_FALSE(c.summary.empty()) << c.name;
+    EXPECT_TRUE(c.run) << c.name;
+    std::set<std::string> flags;
+    for (const auto& o : c.options) {
+      EXPECT_TRUE(flags.insert(o.flag).second) << c.name << " " << o.flag;
+      EXPECT_EQ(o.flag.rfind("--", 0), 0u) << o.flag;
+      EXPECT_NE(command_usage(c).find(o.flag + " " + o.value), std::string::npos) << c.name << " " << o.flag;
+    }
+    EXPECT_NE(general_usage(command_table()).find("  " + c.name + " "), std::string::npos) << c.name;
+  }
+  EXPECT_EQ(names, (std::set<std::string>{"train", "launch", "status", "plot", "check-config", "ltg-preview",
+                                          "synthesize", "validate", "pack", "evaluate", "evaluate-features", "grid",
+                                          "inspect", "export", "embed", "search"}));
+  // Only train blocks the stop signals before threads start.
+  for (const auto& c : command_table()) EXPECT_EQ(static_cast<bool>(c.before_threads), c.name == "train") << c.name;
+}
+
+TEST(CommandLine, ParsesACommandsOwnOptions) {
+  const auto a = parse("evaluate", {"--checkpoint", "a.pt", "--set", "x=1", "--checkpoint", "b.pt", "--out", "r"});
+  EXPECT_EQ(a.values("--checkpoint"), (std::vector<std::string>{"a.pt", "b.pt"}));
+  EXPECT_EQ(a.values("--set"), (std::vector<std::string>{"x=1"}));
+  EXPECT_EQ(a.value("--out"), "r");
+  EXPECT_EQ(a.value("--export-features", "none"), "none");
+  EXPECT_FALSE(a.has("--config"));
+
+  const auto g = parse("ltg-preview", {"one.png", "--count", "12", "two.png", "--seed", "18446744073709551615"});
+  EXPECT_EQ(g.positional(), (std::vector<std::string>{"one.png", "two.png"}));
+  EXPECT_EQ(g.integer("--count", 8), 12);
+  EXPECT_EQ(g.unsigned_integer("--seed", 1), 18446744073709551615ull);
+  EXPECT_EQ(g.integer("--absent", 8), 8);
+}
+
+TEST(CommandLine, RefusesWhatTheCommandDoesNotTake) {
+  EXPECT_EQ(usage_error("train", {"--count", "3"}), "unknown option --count for train");
+  EXPECT_EQ(usage_error("inspect", {"--checkpoint", "a", "--checkpoint", "b"}), "--checkpoint given more than once");
+  EXPECT_EQ(usage_error("check-config", {"stray"}), "check-config takes no argument 'stray'");
+  EXPECT_EQ(usage_error("launch", {"--np"}), "--np needs a value");
+  EXPECT_EQ(usage_error("grid", {"expand", "--grid", "g.pbtxt"}), "(accepted)");
+  const auto n = parse("launch", {"--np", "2x"});
+  try {
+    n.integer("--np", 0);
+    FAIL() << "2x was taken for a number";
+  } catch (const UsageError& e) {
+    EXPECT_STREQ(e.what(), "--np: not a number: 2x");
+  }
+  const auto s = parse("ltg-preview", {"--seed", "-1"});
+  EXPECT_THROW(s.unsigned_integer("--seed", 1), UsageError);
+}
