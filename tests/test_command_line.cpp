@@ -10,27 +10,27 @@
 
 #include "launcher/commands.h"
 
-using namespace rfm::launcher;
+namespace cli = rfm::launcher;
 
 namespace {
 
-const Command& command(const std::string& name) {
-  for (const auto& c : command_table()) {
+const cli::Command& command_named(const std::string& name) {
+  for (const auto& c : cli::command_table()) {
     if (c.name == name) return c;
   }
   throw std::runtime_error("no command " + name);
 }
 
-ParsedArguments parse(const std::string& name, std::vector<std::string> words) {
+cli::ParsedArguments parse_for(const std::string& name, std::vector<std::string> words) {
   std::vector<char*> argv = {const_cast<char*>("rfm"), const_cast<char*>(name.c_str())};
   for (auto& w : words) argv.push_back(w.data());
-  return parse_arguments(command(name), static_cast<int>(argv.size()), argv.data(), 2);
+  return cli::parse_arguments(command_named(name), static_cast<int>(argv.size()), argv.data(), 2);
 }
 
-std::string usage_error(const std::string& name, std::vector<std::string> words) {
+std::string usage_error_of(const std::string& name, std::vector<std::string> words) {
   try {
-    parse(name, std::move(words));
-  } catch (const UsageError& e) {
+    parse_for(name, std::move(words));
+  } catch (const cli::UsageError& e) {
     return e.what();
   }
   return "(accepted)";
@@ -40,7 +40,7 @@ std::string usage_error(const std::string& name, std::vector<std::string> words)
 
 TEST(CommandLine, TheTableHasEveryCommandOnceWithDistinctOptions) {
   std::set<std::string> names;
-  for (const auto& c : command_table()) {
+  for (const auto& c : cli::command_table()) {
     EXPECT_TRUE(names.insert(c.name).second) << c.name;
     EXPECT_FALSE(c.summary.empty()) << c.name;
     EXPECT_TRUE(c.run) << c.name;
@@ -48,26 +48,26 @@ TEST(CommandLine, TheTableHasEveryCommandOnceWithDistinctOptions) {
     for (const auto& o : c.options) {
       EXPECT_TRUE(flags.insert(o.flag).second) << c.name << " " << o.flag;
       EXPECT_EQ(o.flag.rfind("--", 0), 0u) << o.flag;
-      EXPECT_NE(command_usage(c).find(o.flag + " " + o.value), std::string::npos) << c.name << " " << o.flag;
+      EXPECT_NE(cli::command_usage(c).find(o.flag + " " + o.value), std::string::npos) << c.name << " " << o.flag;
     }
-    EXPECT_NE(general_usage(command_table()).find("  " + c.name + " "), std::string::npos) << c.name;
+    EXPECT_NE(cli::general_usage(cli::command_table()).find("  " + c.name + " "), std::string::npos) << c.name;
   }
   EXPECT_EQ(names, (std::set<std::string>{"train", "launch", "status", "plot", "check-config", "ltg-preview",
                                           "synthesize", "validate", "pack", "evaluate", "evaluate-features", "grid",
                                           "inspect", "export", "embed", "search"}));
   // Only train blocks the stop signals before threads start.
-  for (const auto& c : command_table()) EXPECT_EQ(static_cast<bool>(c.before_threads), c.name == "train") << c.name;
+  for (const auto& c : cli::command_table()) EXPECT_EQ(static_cast<bool>(c.before_threads), c.name == "train") << c.name;
 }
 
 TEST(CommandLine, ParsesACommandsOwnOptions) {
-  const auto a = parse("evaluate", {"--checkpoint", "a.pt", "--set", "x=1", "--checkpoint", "b.pt", "--out", "r"});
+  const auto a = parse_for("evaluate", {"--checkpoint", "a.pt", "--set", "x=1", "--checkpoint", "b.pt", "--out", "r"});
   EXPECT_EQ(a.values("--checkpoint"), (std::vector<std::string>{"a.pt", "b.pt"}));
   EXPECT_EQ(a.values("--set"), (std::vector<std::string>{"x=1"}));
   EXPECT_EQ(a.value("--out"), "r");
   EXPECT_EQ(a.value("--export-features", "none"), "none");
   EXPECT_FALSE(a.has("--config"));
 
-  const auto g = parse("ltg-preview", {"one.png", "--count", "12", "two.png", "--seed", "18446744073709551615"});
+  const auto g = parse_for("ltg-preview", {"one.png", "--count", "12", "two.png", "--seed", "18446744073709551615"});
   EXPECT_EQ(g.positional(), (std::vector<std::string>{"one.png", "two.png"}));
   EXPECT_EQ(g.integer("--count", 8), 12);
   EXPECT_EQ(g.unsigned_integer("--seed", 1), 18446744073709551615ull);
@@ -75,18 +75,18 @@ TEST(CommandLine, ParsesACommandsOwnOptions) {
 }
 
 TEST(CommandLine, RefusesWhatTheCommandDoesNotTake) {
-  EXPECT_EQ(usage_error("train", {"--count", "3"}), "unknown option --count for train");
-  EXPECT_EQ(usage_error("inspect", {"--checkpoint", "a", "--checkpoint", "b"}), "--checkpoint given more than once");
-  EXPECT_EQ(usage_error("check-config", {"stray"}), "check-config takes no argument 'stray'");
-  EXPECT_EQ(usage_error("launch", {"--np"}), "--np needs a value");
-  EXPECT_EQ(usage_error("grid", {"expand", "--grid", "g.pbtxt"}), "(accepted)");
-  const auto n = parse("launch", {"--np", "2x"});
+  EXPECT_EQ(usage_error_of("train", {"--count", "3"}), "unknown option --count for train");
+  EXPECT_EQ(usage_error_of("inspect", {"--checkpoint", "a", "--checkpoint", "b"}), "--checkpoint given more than once");
+  EXPECT_EQ(usage_error_of("check-config", {"stray"}), "check-config takes no argument 'stray'");
+  EXPECT_EQ(usage_error_of("launch", {"--np"}), "--np needs a value");
+  EXPECT_EQ(usage_error_of("grid", {"expand", "--grid", "g.pbtxt"}), "(accepted)");
+  const auto n = parse_for("launch", {"--np", "2x"});
   try {
     n.integer("--np", 0);
     FAIL() << "2x was taken for a number";
-  } catch (const UsageError& e) {
+  } catch (const cli::UsageError& e) {
     EXPECT_STREQ(e.what(), "--np: not a number: 2x");
   }
-  const auto s = parse("ltg-preview", {"--seed", "-1"});
-  EXPECT_THROW(s.unsigned_integer("--seed", 1), UsageError);
+  const auto s = parse_for("ltg-preview", {"--seed", "-1"});
+  EXPECT_THROW(s.unsigned_integer("--seed", 1), cli::UsageError);
 }
