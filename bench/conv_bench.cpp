@@ -1,6 +1,6 @@
 // The 3x3 stride-1 convolutions of the benchmarked steps, forward and both
 // gradients, as LibTorch runs them (oneDNN) and as Winograd F(2x2, 3x3)
-// and F(4x4, 3x3) run them (trainer/model/winograd_conv.h).  The shapes are the layers of
+// and F(4x4, 3x3) run them (trainer/kernels/winograd_conv.h).  The shapes are the layers of
 // the two steps rfm_step_bench measures: ResNet-18 at 128x64 with 32 images
 // (MAM's layer4 copies take 16 each) and ResNet-50 at 384x192 with 8.
 //
@@ -14,7 +14,7 @@
 
 #include "bench/run_benchmarks.h"
 #include "trainer/engine/heap_retention.h"
-#include "trainer/model/winograd_conv.h"
+#include "trainer/kernels/winograd_conv.h"
 
 namespace {
 
@@ -42,8 +42,8 @@ void run_layer(benchmark::State& state, const Layer& layer, Path path) {
   auto dy = torch::randn({layer.batch, layer.out, layer.h, layer.w});
   for (auto _ : state) {
     auto y = path == Path::kDirect        ? torch::conv2d(x, w, {}, 1, 1)
-             : path == Path::kWinograd2x2 ? rfm::model::winograd_conv3x3(x, w, rfm::model::WinogradTile::k2x2)
-                                          : rfm::model::winograd_conv3x3(x, w, rfm::model::WinogradTile::k4x4);
+             : path == Path::kWinograd2x2 ? rfm::kernels::winograd_conv3x3(x, w, rfm::kernels::WinogradTile::k2x2)
+                                          : rfm::kernels::winograd_conv3x3(x, w, rfm::kernels::WinogradTile::k4x4);
     y.backward(dy);
     benchmark::DoNotOptimize(w.grad().data_ptr<float>());
     x.mutable_grad().reset();

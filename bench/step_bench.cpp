@@ -25,7 +25,7 @@
 
 #include "bench/run_benchmarks.h"
 #include "proto/config_loader.h"
-#include "trainer/augment/intra_op_threads.h"
+#include "trainer/kernels/intra_op_threads.h"
 #include "trainer/engine/heap_retention.h"
 #include "trainer/engine/trainer.h"
 #include "trainer/process/worker_resources.h"
@@ -58,7 +58,7 @@ void BM_TrainStep(benchmark::State& state) {
   // The flag lives in each thread's MXCSR: set on the calling thread alone,
   // it left the intra-op threads that run half of every kernel without it.
   if (!env("RFM_BENCH_FLUSH_DENORMAL", "").empty()) {
-    augment::run_on_intra_op_threads(torch::get_num_threads(), [](int) { at::globalContext().setFlushDenormal(true); });
+    kernels::run_on_intra_op_threads(torch::get_num_threads(), [](int) { at::globalContext().setFlushDenormal(true); });
     at::globalContext().setFlushDenormal(true);
   }
   // As `rfm train` does unless train.retain_freed_memory is false;

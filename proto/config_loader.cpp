@@ -1,8 +1,11 @@
 #include "proto/config_loader.h"
 
 #include <fstream>
+#include <iostream>
 #include <sstream>
+#include <utility>
 
+#include <google/protobuf/descriptor.pb.h>
 #include <google/protobuf/io/tokenizer.h>
 #include <google/protobuf/text_format.h>
 
@@ -166,7 +169,7 @@ void materialize(pb::Message* message) {
   const pb::Descriptor* desc = message->GetDescriptor();
   for (int i = 0; i < desc->field_count(); ++i) {
     const pb::FieldDescriptor* f = desc->field(i);
-    if (f->is_repeated()) continue;
+    if (f->is_repeated() || f->options().deprecated()) continue;
     switch (f->cpp_type()) {
       case pb::FieldDescriptor::CPPTYPE_MESSAGE: materialize(refl->MutableMessage(message, f)); break;
       case pb::FieldDescriptor::CPPTYPE_INT32: refl->SetInt32(message, f, refl->GetInt32(*message, f)); break;
@@ -184,6 +187,55 @@ void materialize(pb::Message* message) {
 
 }  // namespace
 
+namespace {
+
+// Fields that moved to another section, old path to new (same type and
+// meaning); the proto keeps the old names, marked deprecated, so that older
+// text still parses.
+constexpr std::pair<const char*, const char*> kMovedFields[] = {
+    {"train.winograd_min_channels", "cpu_kernels.winograd_min_channels"},
+    {"train.winograd_tile", "cpu_kernels.winograd_tile"},
+};
+
+// The section message (created when absent) and the field of a
+// "section.field" path of kMovedFields.
+std::pair<pb::Message*, const pb::FieldDescriptor*> section_field(RunConfig& config, const std::string& path) {
+  const auto dot = path.find('.');
+  const pb::FieldDescriptor* section = RunConfig::descriptor()->FindFieldByName(path.substr(0, dot));
+  pb::Message* message = config.GetReflection()->MutableMessage(&config, section);
+  return {message, message->GetDescriptor()->FindFieldByName(path.substr(dot + 1))};
+}
+
+bool has_field(const std::pair<pb::Message*, const pb::FieldDescriptor*>& f) {
+  return f.first->GetReflection()->HasField(*f.first, f.second);
+}
+
+std::string field_text(const std::pair<pb::Message*, const pb::FieldDescriptor*>& f) {
+  std::string text;
+  pb::TextFormat::PrintFieldValueToString(*f.first, f.second, -1, &text);
+  return text;
+}
+
+}  // namespace
+
+std::vector<std::string> upgrade_moved_fields(RunConfig& config) {
+  std::vector<std::string> warnings;
+  for (const auto& [from, to] : kMovedFields) {
+    const auto old_field = section_field(config, from);
+    if (!has_field(old_field)) continue;
+    const auto new_field = section_field(config, to);
+    const std::string value = field_text(old_field);
+    if (has_field(new_field) && field_text(new_field) != value) {
+      throw ConfigError(std::string(from) + " (" + value + ") and " + to + " (" + field_text(new_field) +
+                        ") are both set: the field moved to " + to + "; set it there only");
+    }
+    apply_override(config, std::string(to) + "=" + value);
+    old_field.first->GetReflection()->ClearField(old_field.first, old_field.second);
+    warnings.push_back(std::string(from) + " moved to " + to + "; read from there");
+  }
+  return warnings;
+}
+
 void materialize_defaults(RunConfig& config) {
   materialize(&config);
   auto* data = config.mutable_data();
@@ -198,6 +250,7 @@ void materialize_defaults(RunConfig& config) {
 RunConfig load_run_config(const std::string& path, const std::vector<std::string>& overrides) {
   RunConfig config = path.empty() ? RunConfig{} : read_config_file(path);
   for (const auto& assignment : overrides) apply_override(config, assignment);
+  for (const auto& warning : upgrade_moved_fields(config)) std::cerr << "rfm: warning: " << warning << "\n";
   materialize_defaults(config);
   validate(config);
   return config;

@@ -31,12 +31,20 @@ RunConfig read_config_file(const std::string& path);
 // are given by name, strings with or without quotes.
 void apply_override(RunConfig& config, const std::string& assignment);
 
+// Fields that moved to another section keep their old names so that older
+// configs and checkpoints still read; this moves each one that is set to its
+// new place (train.winograd_min_channels and train.winograd_tile to
+// cpu_kernels) and clears the old one.  Returns one warning line per field
+// moved.  Throws ConfigError when both places are set to different values.
+std::vector<std::string> upgrade_moved_fields(RunConfig& config);
+
 // Makes every default explicit (so the printed config is the effective one)
 // and fills the defaults proto2 cannot express (repeated mean and std).
 void materialize_defaults(RunConfig& config);
 
 // What every entry point calls: file (or defaults when `path` is empty),
-// overrides in order, materialize_defaults(), then validate().  Throws ConfigError.
+// overrides in order, upgrade_moved_fields() (its warnings to stderr),
+// materialize_defaults(), then validate().  Throws ConfigError.
 RunConfig load_run_config(const std::string& path, const std::vector<std::string>& overrides);
 
 // The effective configuration as text format (what a run directory stores).

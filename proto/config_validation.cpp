@@ -169,11 +169,12 @@ std::vector<std::string> validation_errors(const RunConfig& c) {
   const double scale = t.loss_scale_initial();
   r.require(scale > 0 && std::isfinite(scale) && std::exp2(std::round(std::log2(scale))) == scale,
             "train.loss_scale_initial", scale, "must be a power of two > 0 (scaling is then exact)");
-  r.require(t.winograd_min_channels() >= 0, "train.winograd_min_channels", t.winograd_min_channels(),
-            "must be >= 0 (0 disables)");
   r.require(t.loss_scale_growth_interval() >= 1, "train.loss_scale_growth_interval", t.loss_scale_growth_interval(),
             "must be >= 1");
 
+
+  r.require(c.cpu_kernels().winograd_min_channels() >= 0, "cpu_kernels.winograd_min_channels",
+            c.cpu_kernels().winograd_min_channels(), "must be >= 0 (0 disables)");
 
   const auto& ev = c.evaluation();
   r.range("evaluation.trials", ev.trials(), 1, 100, "allowed range [1, 100]");

@@ -22,7 +22,7 @@ out=$("$src/scripts/check-include-layers" "$tree")
 rc=$?
 set -e
 [[ $rc -eq 1 ]] || fail "an upward include passed (exit $rc)"
-[[ $out == *"dataset/upward.cpp:2: includes trainer/engine/trainer.h (trainer/engine, layer 5) from dataset (layer 1)"* ]] ||
+[[ $out == *"dataset/upward.cpp:2: includes trainer/engine/trainer.h (trainer/engine, layer 6) from dataset (layer 1)"* ]] ||
   fail "the upward include is not named: $out"
 
 rm "$tree/dataset/upward.cpp"

@@ -23,7 +23,8 @@ loss { center_loss: CROSS_CENTER center_weight: 0.5 }
 optimizer { lr: 0.01 }
 data { source: SYSU_MM01 root: "data/syn" height: 64 width: 32 ids_per_batch: 4 images_per_modality: 2 loader_threads: 1 }
 synthetic { layout: SYSU_MM01 train_identities: 8 test_identities: 4 images_per_camera: 2 height: 64 width: 32 seed: 7 }
-train { epochs: 40 eval_every_epochs: 0 seed: 1 threads: 1 device: "cpu" winograd_min_channels: 64 }
+train { epochs: 40 eval_every_epochs: 0 seed: 1 threads: 1 device: "cpu" }
+cpu_kernels { winograd_min_channels: 64 }
 metrics { base_port: 0 log_every_steps: 1 }
 checkpoint { every_epochs: 0 keep_last: 2 }
 EOF

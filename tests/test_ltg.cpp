@@ -7,11 +7,13 @@
 #include <vector>
 
 #include "trainer/augment/ltg.h"
-#include "trainer/augment/ltg_memory_grid.h"
+#include "trainer/kernels/ltg_memory_grid.h"
 #include "trainer/augment/ltg_preview.h"
 #include "trainer/augment/png_image.h"
 
 using namespace rfm::augment;
+using rfm::kernels::LtgMemoryGrid;
+using rfm::kernels::SplitMix64;
 
 namespace {
 

@@ -7,12 +7,14 @@
 #include "proto/config_loader.h"
 #include "trainer/model/autocast_scope.h"
 #include "trainer/model_io/config_bridge.h"
+#include "trainer/kernels/conv3x3_policy.h"
+#include "trainer/kernels/winograd_conv.h"
 #include "trainer/model/rfm_model.h"
-#include "trainer/model/winograd_conv.h"
 
-using rfm::model::winograd_applicable;
-using rfm::model::winograd_conv3x3;
-using rfm::model::WinogradTile;
+using rfm::kernels::Conv3x3Policy;
+using rfm::kernels::winograd_applicable;
+using rfm::kernels::winograd_conv3x3;
+using rfm::kernels::WinogradTile;
 
 namespace {
 
@@ -69,18 +71,18 @@ TEST(WinogradConv, HandComputedTwoByTwo) {
 
 TEST(WinogradConv, AutoTakesFourByFourForWideProducts) {
   // Columns of F(4x4)'s products: images x ceil(H/4) x ceil(W/4).
-  EXPECT_EQ(rfm::model::winograd_auto_tile(16, 8, 4), WinogradTile::k2x2);   // 32: ResNet-18's layer4 copies
-  EXPECT_EQ(rfm::model::winograd_auto_tile(32, 8, 4), WinogradTile::k4x4);   // 64
-  EXPECT_EQ(rfm::model::winograd_auto_tile(31, 8, 4), WinogradTile::k2x2);   // 62
-  EXPECT_EQ(rfm::model::winograd_auto_tile(4, 24, 12), WinogradTile::k4x4);  // 72
-  EXPECT_EQ(rfm::model::winograd_auto_tile(3, 9, 13), WinogradTile::k2x2);   // 3 x 3 x 4 = 36
-  EXPECT_EQ(rfm::model::winograd_auto_tile(6, 9, 13), WinogradTile::k4x4);   // 72
+  EXPECT_EQ(rfm::kernels::winograd_auto_tile(16, 8, 4), WinogradTile::k2x2);   // 32: ResNet-18's layer4 copies
+  EXPECT_EQ(rfm::kernels::winograd_auto_tile(32, 8, 4), WinogradTile::k4x4);   // 64
+  EXPECT_EQ(rfm::kernels::winograd_auto_tile(31, 8, 4), WinogradTile::k2x2);   // 62
+  EXPECT_EQ(rfm::kernels::winograd_auto_tile(4, 24, 12), WinogradTile::k4x4);  // 72
+  EXPECT_EQ(rfm::kernels::winograd_auto_tile(3, 9, 13), WinogradTile::k2x2);   // 3 x 3 x 4 = 36
+  EXPECT_EQ(rfm::kernels::winograd_auto_tile(6, 9, 13), WinogradTile::k4x4);   // 72
   // What kAuto computes is what the tile it names computes, bit for bit.
   torch::manual_seed(11);
   const auto w = torch::randn({4, 3, 3, 3});
   for (const int64_t n : {1, 8}) {
     const auto x = torch::randn({n, 3, 16, 16});  // 16 columns per image
-    const auto tile = rfm::model::winograd_auto_tile(n, 16, 16);
+    const auto tile = rfm::kernels::winograd_auto_tile(n, 16, 16);
     EXPECT_EQ(tile, n == 1 ? WinogradTile::k2x2 : WinogradTile::k4x4);
     EXPECT_TRUE(torch::equal(winograd_conv3x3(x, w), winograd_conv3x3(x, w, tile))) << n;
     const auto other = tile == WinogradTile::k2x2 ? WinogradTile::k4x4 : WinogradTile::k2x2;
@@ -93,9 +95,9 @@ TEST(WinogradConv, LoopsRunOnEveryIntraOpThread) {
   // the transforms on the calling thread alone while the others spin.
   const int previous_threads = torch::get_num_threads();
   torch::set_num_threads(1);
-  EXPECT_EQ(rfm::model::winograd_loop_threads(), 1);
+  EXPECT_EQ(rfm::kernels::winograd_loop_threads(), 1);
   torch::set_num_threads(2);
-  EXPECT_EQ(rfm::model::winograd_loop_threads(), 2);
+  EXPECT_EQ(rfm::kernels::winograd_loop_threads(), 2);
   torch::set_num_threads(previous_threads);
 }
 
@@ -170,7 +172,7 @@ TEST(WinogradConv, RejectsWhatItCannotCompute) {
                std::invalid_argument);
 }
 
-TEST(WinogradConv, AppliesOnlyToFloatNchwCpuInputsWithoutAutocast) {
+TEST(WinogradConv, AppliesOnlyToFloatNchwCpuInputs) {
   auto x = torch::randn({2, 4, 6, 6});
   auto w = torch::randn({4, 4, 3, 3});
   EXPECT_TRUE(winograd_applicable(x, w));
@@ -183,12 +185,37 @@ TEST(WinogradConv, AppliesOnlyToFloatNchwCpuInputsWithoutAutocast) {
   // Called anyway on an empty batch (a modality absent from a shard): an
   // empty output of the right shape.
   EXPECT_EQ(winograd_conv3x3(torch::randn({0, 4, 6, 6}), w).sizes(), torch::IntArrayRef({0, 4, 6, 6}));
+}
+
+TEST(WinogradConv, PolicyPicksStrideOneLayersWideEnough) {
+  const Conv3x3Policy from64;
+  EXPECT_TRUE(from64.winograd_for(64, 64, 1));
+  EXPECT_TRUE(from64.winograd_for(256, 512, 1));
+  EXPECT_FALSE(from64.winograd_for(64, 64, 2));
+  EXPECT_FALSE(from64.winograd_for(32, 64, 1));
+  EXPECT_FALSE(from64.winograd_for(64, 63, 1));
+  for (int64_t channels : {1, 64, 2048}) EXPECT_FALSE(Conv3x3Policy::libtorch().winograd_for(channels, channels, 1));
+}
+
+// The kernel cannot know about autocast; the model asks (resnet.cpp), so
+// that under autocast every convolution is LibTorch's, which autocast casts.
+TEST(WinogradConv, ModelLeavesItUnderAutocast) {
+  torch::manual_seed(3);
+  rfm::model::RfmModel model(rfm::model::RfmModelOptions(18, 10).num_parts(4).part_dim(16));
+  model->eval();
+  const auto images = torch::randn({2, 3, 64, 32});
+  const auto modality = torch::tensor({0, 1}, torch::kInt64);
+  auto winograd_nodes = [&] {
+    auto out = model->forward(images, modality);
+    return count_nodes(out.part_logits.sum(), "WinogradConv3x3");
+  };
+  EXPECT_EQ(winograd_nodes(), 18);  // the default policy: every 3x3 stride-1 layer (see below)
   {
     rfm::model::AutocastScope autocast(c10::DeviceType::CPU, at::kBFloat16);
     ASSERT_TRUE(autocast.active());
-    EXPECT_FALSE(winograd_applicable(x, w));
+    EXPECT_EQ(winograd_nodes(), 0);
   }
-  EXPECT_TRUE(winograd_applicable(x, w));
+  EXPECT_EQ(winograd_nodes(), 18);
 }
 
 TEST(WinogradConv, ModelTakesItWhereConfiguredAndComputesTheSame) {
@@ -206,8 +233,8 @@ TEST(WinogradConv, ModelTakesItWhereConfiguredAndComputesTheSame) {
   const auto modality = torch::tensor({0, 0, 1, 1}, torch::kInt64);
   auto run = [&](int64_t min_channels, WinogradTile tile, int* nodes) {
     torch::manual_seed(7);
-    rfm::model::RfmModel model(rfm::model::RfmModelOptions(18, 10).num_parts(4).part_dim(16).winograd_min_channels(
-        min_channels).winograd_tile(tile));
+    rfm::model::RfmModel model(
+        rfm::model::RfmModelOptions(18, 10).num_parts(4).part_dim(16).conv3x3(Conv3x3Policy{min_channels, tile}));
     model->eval();  // batch statistics of 2-image modality halves would be fragile; running ones are fixed
     auto out = model->forward(images, modality);
     auto loss = out.part_logits.pow(2).sum() + out.visible_logits.pow(2).sum() + out.infrared_logits.pow(2).sum();
@@ -238,23 +265,62 @@ TEST(WinogradConv, ModelTakesItWhereConfiguredAndComputesTheSame) {
   }
 }
 
-TEST(WinogradConv, ConfigDefaultsTo64AndAutoAndRejectsNegatives) {
+// One default: the config's section and the policy's own members agree, so
+// a model built from Options alone runs what a default run runs.
+TEST(WinogradConv, ConfigDefaultsTo64AndAutoLikeThePolicyAndRejectsNegatives) {
   const auto defaults = rfm::config::load_run_config("", {});
-  EXPECT_EQ(defaults.train().winograd_min_channels(), 64);
-  EXPECT_EQ(rfm::model_io::model_options(defaults).winograd_min_channels(), 64);
-  EXPECT_EQ(rfm::model_io::model_options(defaults).winograd_tile(), WinogradTile::kAuto);
-  EXPECT_EQ(rfm::model_io::model_options(rfm::config::load_run_config("", {"train.winograd_tile=WINOGRAD_2X2"}))
-                .winograd_tile(),
+  EXPECT_EQ(defaults.cpu_kernels().winograd_min_channels(), 64);
+  EXPECT_TRUE(rfm::model_io::model_options(defaults).conv3x3() == Conv3x3Policy{});
+  EXPECT_TRUE(rfm::model::RfmModelOptions().conv3x3() == Conv3x3Policy{});
+  EXPECT_EQ(Conv3x3Policy{}.winograd_min_channels, 64);
+  EXPECT_EQ(Conv3x3Policy{}.winograd_tile, WinogradTile::kAuto);
+  EXPECT_EQ(rfm::model_io::model_options(rfm::config::load_run_config("", {"cpu_kernels.winograd_tile=WINOGRAD_2X2"}))
+                .conv3x3()
+                .winograd_tile,
             WinogradTile::k2x2);
-  EXPECT_EQ(rfm::model_io::model_options(rfm::config::load_run_config("", {"train.winograd_tile=WINOGRAD_4X4"}))
-                .winograd_tile(),
+  EXPECT_EQ(rfm::model_io::model_options(rfm::config::load_run_config("", {"cpu_kernels.winograd_tile=WINOGRAD_4X4"}))
+                .conv3x3()
+                .winograd_tile,
             WinogradTile::k4x4);
-  const auto off = rfm::config::load_run_config("", {"train.winograd_min_channels=0"});
-  EXPECT_EQ(rfm::model_io::model_options(off).winograd_min_channels(), 0);
+  const auto off = rfm::config::load_run_config("", {"cpu_kernels.winograd_min_channels=0"});
+  EXPECT_TRUE(rfm::model_io::model_options(off).conv3x3() == Conv3x3Policy::libtorch());
   try {
-    rfm::config::load_run_config("", {"train.winograd_min_channels=-1"});
+    rfm::config::load_run_config("", {"cpu_kernels.winograd_min_channels=-1"});
     FAIL() << "a negative threshold was accepted";
   } catch (const std::exception& e) {
-    EXPECT_NE(std::string(e.what()).find("train.winograd_min_channels"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("cpu_kernels.winograd_min_channels"), std::string::npos) << e.what();
+  }
+}
+
+// Configs, `--set`s and checkpoints written before the fields moved name
+// them under train: they are read into cpu_kernels, the old place cleared
+// (so the printed config names each field once), and a conflict refused.
+TEST(WinogradConv, FieldsMovedFromTrainAreReadIntoCpuKernels) {
+  const auto moved = rfm::config::load_run_config(
+      "", {"train.winograd_min_channels=128", "train.winograd_tile=WINOGRAD_4X4"});
+  EXPECT_EQ(moved.cpu_kernels().winograd_min_channels(), 128);
+  EXPECT_EQ(moved.cpu_kernels().winograd_tile(), rfm::config::CpuKernelsConfig::WINOGRAD_4X4);
+  const std::string text = rfm::config::to_text(moved);
+  EXPECT_EQ(text.find("winograd_min_channels"), text.rfind("winograd_min_channels")) << text;
+  EXPECT_NE(text.find("cpu_kernels"), std::string::npos) << text;
+
+  auto old = rfm::config::parse_config_text("train { winograd_min_channels: 0 winograd_tile: WINOGRAD_2X2 }", "old");
+  const auto warnings = rfm::config::upgrade_moved_fields(old);
+  ASSERT_EQ(warnings.size(), 2u);
+  EXPECT_NE(warnings[0].find("train.winograd_min_channels moved to cpu_kernels.winograd_min_channels"),
+            std::string::npos);
+  EXPECT_TRUE(rfm::model_io::model_options(old).conv3x3() == (Conv3x3Policy{0, WinogradTile::k2x2}));
+  EXPECT_TRUE(rfm::config::upgrade_moved_fields(old).empty());  // nothing left to move
+
+  auto same = rfm::config::parse_config_text(
+      "train { winograd_min_channels: 32 } cpu_kernels { winograd_min_channels: 32 }", "same");
+  EXPECT_EQ(rfm::config::upgrade_moved_fields(same).size(), 1u);
+  try {
+    rfm::config::load_run_config("", {"train.winograd_min_channels=32", "cpu_kernels.winograd_min_channels=64"});
+    FAIL() << "two different thresholds were accepted";
+  } catch (const rfm::config::ConfigError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("train.winograd_min_channels (32)"), std::string::npos) << what;
+    EXPECT_NE(what.find("cpu_kernels.winograd_min_channels (64)"), std::string::npos) << what;
   }
 }

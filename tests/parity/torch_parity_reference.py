@@ -143,8 +143,8 @@ loss {{ center_loss: {centre} center_weight: {centre_weight} triplet_margin: {MA
 optimizer {{ lr: {LR} momentum: {MOMENTUM} weight_decay: {WEIGHT_DECAY} }}
 data {{ source: RANDOM_IDENTITIES height: {HEIGHT} width: {WIDTH} ids_per_batch: {IDS_PER_BATCH}
        images_per_modality: {PER_MODALITY} }}
-train {{ epochs: 1 steps_per_epoch: {steps} threads: 1 device: "cpu" precision: {precision}
-        {convolutions} }}
+train {{ epochs: 1 steps_per_epoch: {steps} threads: 1 device: "cpu" precision: {precision} }}
+cpu_kernels {{ {convolutions} }}
 """
 
 

@@ -11,9 +11,22 @@
 
 #include <torch/torch.h>
 
-#include "trainer/augment/ltg_draws.h"
+#include "trainer/kernels/ltg_cpu.h"
+#include "trainer/kernels/ltg_draws.h"
 
 namespace rfm::augment {
+
+// The plan types and the CPU kernel live with the kernels (trainer/kernels);
+// this is their interface for everything above augmentation.
+using kernels::check_ltg_batch;
+using kernels::FactorDistribution;
+using kernels::kMaxChannels;
+using kernels::LtgDrawStream;
+using kernels::LtgOptions;
+using kernels::LtgPlan;
+using kernels::LtgRectangle;
+using kernels::ltg_batched_cpu_in_place;
+using kernels::plan_ltg;
 
 struct AppliedRectangle {
   LtgRectangle rect;
@@ -36,29 +49,15 @@ struct LtgBatchResult {
   std::vector<int> rectangles_used;    // how many of plans[b].rectangles were applied
 };
 
-// Throws std::invalid_argument unless images is a float [B, C<=4, H, W]
-// batch with one seed per image.
-void check_ltg_batch(const torch::Tensor& images, const std::vector<uint64_t>& seeds);
-
 // The whole batch [B, C, H, W] (float, CPU or CUDA); one seed per image.
 // Image b equals ltg_reference(images[b], options, seeds[b]) bit for bit.
 // On the CPU it runs ltg_batched_cpu; on CUDA ltg_batched_cuda where the
 // kernel was built (ltg_cuda_kernel_built()), elsewhere ltg_batched_tensor.
 LtgBatchResult ltg_batched(const torch::Tensor& images, const LtgOptions& options, const std::vector<uint64_t>& seeds);
 
-// The images in parallel, as many at a time as there are intra-op threads
-// (an OpenMP region on LibTorch's own threads, intra_op_threads.h), each touching only its
-// rectangles' pixels.  The reference's scan of all of M after every try is
-// replaced by a check inside the rectangle just written: M was above t_min
-// everywhere before it, and only that region changed (docs/MODEL.md, LTG).
+// A copy of the batch through the CPU kernel (kernels::ltg_batched_cpu_in_place,
+// which the training step calls on its own batch).
 LtgBatchResult ltg_batched_cpu(const torch::Tensor& images, const LtgOptions& options, const std::vector<uint64_t>& seeds);
-
-// The same on a contiguous CPU batch that the caller owns, overwritten in
-// place: no copy of the batch (at 7 x (8+8) x 384x192, 99 MB that glibc maps
-// fresh, page fault by page fault, on every call).  Returns the rectangles
-// applied to each image, and in workers_used how many threads took images.
-std::vector<LtgPlan> ltg_batched_cpu_in_place(torch::Tensor& images, const LtgOptions& options,
-                                              const std::vector<uint64_t>& seeds, int* workers_used = nullptr);
 
 // Whole-batch tensor operations, one round per rectangle index, on the
 // batch's device: the GPU path where the CUDA kernel was not built (a dozen

@@ -5,11 +5,14 @@
 
 namespace rfm::augment {
 
-void check_ltg_batch(const torch::Tensor& images, const std::vector<uint64_t>& seeds) {
-  if (images.dim() != 4 || images.size(1) > kMaxChannels || images.scalar_type() != torch::kFloat32) {
-    throw std::invalid_argument("ltg_batched: expected a float [B, C<=4, H, W] batch");
-  }
-  if (static_cast<int64_t>(seeds.size()) != images.size(0)) throw std::invalid_argument("ltg_batched: one seed per image");
+LtgBatchResult ltg_batched_cpu(const torch::Tensor& images, const LtgOptions& options,
+                               const std::vector<uint64_t>& seeds) {
+  check_ltg_batch(images, seeds);
+  LtgBatchResult result;
+  result.images = images.contiguous().clone();
+  result.plans = ltg_batched_cpu_in_place(result.images, options, seeds);
+  for (const auto& plan : result.plans) result.rectangles_used.push_back(static_cast<int>(plan.rectangles.size()));
+  return result;
 }
 
 LtgBatchResult ltg_batched(const torch::Tensor& images, const LtgOptions& options, const std::vector<uint64_t>& seeds) {

@@ -7,7 +7,7 @@
 
 #include <torch/torch.h>
 
-#include "trainer/augment/ltg_draws.h"
+#include "trainer/augment/ltg.h"
 
 namespace rfm::augment {
 

@@ -4,8 +4,8 @@
 // reduced precision while the weights stay float32.  LibTorch renamed the
 // autocast controls in 2.4 (per device type instead of "gpu"/"cpu"
 // functions); this scope hides which one the build has.  It lives with the
-// model because the model asks too: its Winograd convolution steps aside
-// under autocast (winograd_conv.h).
+// model because the model asks too: its 3x3 convolutions leave the
+// Winograd kernel under autocast (resnet.cpp).
 
 #include <torch/torch.h>
 

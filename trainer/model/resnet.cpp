@@ -3,6 +3,8 @@
 #include <array>
 #include <stdexcept>
 
+#include "trainer/model/autocast_scope.h"
+
 namespace rfm::model {
 namespace {
 
@@ -27,15 +29,13 @@ void init_like_torchvision(nn::Module& module) {
 }
 
 // A 3x3 convolution that may run as Winograd F(m x m, 3x3): `winograd` is
-// the layer's own eligibility (stride 1, enough channels), known when it is
-// built; winograd_applicable checks the input's.
-torch::Tensor conv3x3(nn::Conv2d& conv, bool winograd, WinogradTile tile, const torch::Tensor& x) {
-  return winograd && winograd_applicable(x, conv->weight) ? winograd_conv3x3(x, conv->weight, tile)
-                                                          : conv->forward(x);
-}
-
-bool winograd_eligible(int64_t in, int64_t out, int64_t stride, int64_t min_channels) {
-  return min_channels > 0 && stride == 1 && in >= min_channels && out >= min_channels;
+// the layer's answer from its Conv3x3Policy, known when it is built;
+// winograd_applicable checks the input's.  Under autocast LibTorch's
+// convolution runs, so that autocast casts it as it would anywhere else.
+torch::Tensor conv3x3(nn::Conv2d& conv, bool winograd, kernels::WinogradTile tile, const torch::Tensor& x) {
+  return winograd && !autocast_enabled(x.device().type()) && kernels::winograd_applicable(x, conv->weight)
+             ? kernels::winograd_conv3x3(x, conv->weight, tile)
+             : conv->forward(x);
 }
 
 struct BlockSpec {
@@ -55,10 +55,10 @@ BlockSpec spec_for(int depth) {
 // BasicBlock: two 3x3 convolutions, stride on the first.
 class BasicBlockImpl : public nn::Module {
  public:
-  BasicBlockImpl(int64_t in, int64_t planes, int64_t stride, int64_t winograd_min_channels, WinogradTile tile)
-      : winograd1_(winograd_eligible(in, planes, stride, winograd_min_channels)),
-        winograd2_(winograd_eligible(planes, planes, 1, winograd_min_channels)),
-        tile_(tile) {
+  BasicBlockImpl(int64_t in, int64_t planes, int64_t stride, const kernels::Conv3x3Policy& policy)
+      : winograd1_(policy.winograd_for(in, planes, stride)),
+        winograd2_(policy.winograd_for(planes, planes, 1)),
+        tile_(policy.winograd_tile) {
     conv1 = register_module("conv1", conv(in, planes, 3, stride, 1));
     bn1 = register_module("bn1", SyncBatchNorm(planes));
     conv2 = register_module("conv2", conv(planes, planes, 3, 1, 1));
@@ -78,15 +78,15 @@ class BasicBlockImpl : public nn::Module {
 
  private:
   bool winograd1_, winograd2_;
-  WinogradTile tile_;
+  kernels::WinogradTile tile_;
 };
 TORCH_MODULE(BasicBlock);
 
 // Bottleneck (torchvision's v1.5): the stride sits on the 3x3 convolution.
 class BottleneckImpl : public nn::Module {
  public:
-  BottleneckImpl(int64_t in, int64_t planes, int64_t stride, int64_t winograd_min_channels, WinogradTile tile)
-      : winograd2_(winograd_eligible(planes, planes, stride, winograd_min_channels)), tile_(tile) {
+  BottleneckImpl(int64_t in, int64_t planes, int64_t stride, const kernels::Conv3x3Policy& policy)
+      : winograd2_(policy.winograd_for(planes, planes, stride)), tile_(policy.winograd_tile) {
     const int64_t out = planes * 4;
     conv1 = register_module("conv1", conv(in, planes, 1, 1, 0));
     bn1 = register_module("bn1", SyncBatchNorm(planes));
@@ -110,7 +110,7 @@ class BottleneckImpl : public nn::Module {
 
  private:
   bool winograd2_;
-  WinogradTile tile_;
+  kernels::WinogradTile tile_;
 };
 TORCH_MODULE(Bottleneck);
 
@@ -121,8 +121,7 @@ int64_t resnet_stage_channels(int depth, int stage) {
   return spec_for(depth).bottleneck ? planes * 4 : planes;
 }
 
-nn::Sequential make_resnet_stage(int depth, int stage, int64_t stride, int64_t winograd_min_channels,
-                                 WinogradTile winograd_tile) {
+nn::Sequential make_resnet_stage(int depth, int stage, int64_t stride, const kernels::Conv3x3Policy& conv3x3) {
   const BlockSpec spec = spec_for(depth);
   const int64_t planes = int64_t{64} << (stage - 1);
   int64_t in = stage == 1 ? 64 : resnet_stage_channels(depth, stage - 1);
@@ -130,9 +129,9 @@ nn::Sequential make_resnet_stage(int depth, int stage, int64_t stride, int64_t w
   for (int b = 0; b < spec.blocks[stage - 1]; ++b) {
     const int64_t s = b == 0 ? stride : 1;
     if (spec.bottleneck) {
-      layer->push_back(Bottleneck(in, planes, s, winograd_min_channels, winograd_tile));
+      layer->push_back(Bottleneck(in, planes, s, conv3x3));
     } else {
-      layer->push_back(BasicBlock(in, planes, s, winograd_min_channels, winograd_tile));
+      layer->push_back(BasicBlock(in, planes, s, conv3x3));
     }
     in = resnet_stage_channels(depth, stage);
   }
@@ -143,13 +142,12 @@ nn::Sequential make_resnet_stage(int depth, int stage, int64_t stride, int64_t w
 ResNetImpl::ResNetImpl(const ResNetOptions& options) : options_(options) {
   conv1 = register_module("conv1", conv(3, 64, 7, 2, 3));
   bn1 = register_module("bn1", SyncBatchNorm(64));
-  const int64_t winograd = options.winograd_min_channels();
-  const WinogradTile tile = options.winograd_tile();
-  layer1 = register_module("layer1", make_resnet_stage(options.depth(), 1, 1, winograd, tile));
-  layer2 = register_module("layer2", make_resnet_stage(options.depth(), 2, 2, winograd, tile));
-  layer3 = register_module("layer3", make_resnet_stage(options.depth(), 3, 2, winograd, tile));
+  const kernels::Conv3x3Policy& policy = options.conv3x3();
+  layer1 = register_module("layer1", make_resnet_stage(options.depth(), 1, 1, policy));
+  layer2 = register_module("layer2", make_resnet_stage(options.depth(), 2, 2, policy));
+  layer3 = register_module("layer3", make_resnet_stage(options.depth(), 3, 2, policy));
   if (options.with_layer4()) {
-    layer4 = register_module("layer4", make_resnet_stage(options.depth(), 4, options.last_stride(), winograd, tile));
+    layer4 = register_module("layer4", make_resnet_stage(options.depth(), 4, options.last_stride(), policy));
   }
   init_like_torchvision(*this);
 }

@@ -6,7 +6,7 @@
 #include <torch/torch.h>
 
 #include "trainer/model/sync_batch_norm.h"
-#include "trainer/model/winograd_conv.h"
+#include "trainer/kernels/conv3x3_policy.h"
 
 namespace rfm::model {
 
@@ -18,13 +18,11 @@ struct ResNetOptions {
   // Without layer4 the module ends at the block-3 output (MAM's block-3
   // reading, where only the modality-specific layer4 copies are used).
   TORCH_ARG(bool, with_layer4) = true;
-  // 3x3 stride-1 convolutions with at least this many input and output
-  // channels run as Winograd F(m x m, 3x3) (winograd_conv.h) whenever their
-  // input is float32 NCHW on the CPU with autocast off; elsewhere, and with
-  // 0, LibTorch's convolution.  The parameters are the same either way.
-  TORCH_ARG(int64_t, winograd_min_channels) = 0;
-  // Which m (kAuto: chosen per call from the input's size).
-  TORCH_ARG(WinogradTile, winograd_tile) = WinogradTile::kAuto;
+  // Which kernel the 3x3 convolutions run on (trainer/kernels): a layer the
+  // policy picks runs as Winograd whenever its input is float32 NCHW on the
+  // CPU with autocast off; elsewhere LibTorch's convolution.  The
+  // parameters are the same either way.
+  TORCH_ARG(kernels::Conv3x3Policy, conv3x3);
 };
 
 // Channels out of stage `stage` (1..4) for a depth.
@@ -32,8 +30,7 @@ int64_t resnet_stage_channels(int depth, int stage);
 
 // One stage (a torchvision "layerN"), freshly initialised.  Used for the
 // backbone and for MAM's modality-specific copies of layer4.
-torch::nn::Sequential make_resnet_stage(int depth, int stage, int64_t stride, int64_t winograd_min_channels = 0,
-                                        WinogradTile winograd_tile = WinogradTile::kAuto);
+torch::nn::Sequential make_resnet_stage(int depth, int stage, int64_t stride, const kernels::Conv3x3Policy& conv3x3);
 
 class ResNetImpl : public torch::nn::Module {
  public:

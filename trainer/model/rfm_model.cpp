@@ -15,12 +15,10 @@ RfmModelImpl::RfmModelImpl(const RfmModelOptions& options) : options_(options) {
       "backbone", ResNet(ResNetOptions(options.depth())
                                   .last_stride(options.last_stride())
                                   .with_layer4(!block3_parts)
-                                  .winograd_min_channels(options.winograd_min_channels())
-                                  .winograd_tile(options.winograd_tile())));
+                                  .conv3x3(options.conv3x3())));
   if (mam_on) {
     mam = register_module("mam", ModalityAwareAttention(ModalityAttentionOptions(options.depth(), options.num_classes())
-                                                                     .winograd_min_channels(options.winograd_min_channels())
-                                                                     .winograd_tile(options.winograd_tile())));
+                                                            .conv3x3(options.conv3x3())));
   } else if (options.attention() == AttentionKind::kSpatial) {
     spatial = register_module("spatial", SpatialAttention());
   }

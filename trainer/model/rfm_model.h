@@ -29,11 +29,9 @@ struct RfmModelOptions {
   // true: triplet and centre losses act on FC(v) rather than BN(FC(v)).
   TORCH_ARG(bool, metric_before_bn) = false;
   TORCH_ARG(PartFcInit, part_fc_init) = PartFcInit::kPyTorchDefault;
-  // 3x3 stride-1 convolutions with at least this many input and output
-  // channels run as Winograd F(m x m, 3x3) when on the CPU in float32
-  // (ResNetOptions::winograd_min_channels, winograd_tile); 0: never.
-  TORCH_ARG(int64_t, winograd_min_channels) = 0;
-  TORCH_ARG(WinogradTile, winograd_tile) = WinogradTile::kAuto;
+  // The kernel of the backbone's and MAM's 3x3 convolutions
+  // (ResNetOptions::conv3x3).
+  TORCH_ARG(kernels::Conv3x3Policy, conv3x3);
 };
 
 struct RfmOutput {

@@ -11,12 +11,8 @@ torch::Tensor reweight(const torch::Tensor& feature, const torch::Tensor& attent
 }
 
 ModalityAwareAttentionImpl::ModalityAwareAttentionImpl(const ModalityAttentionOptions& options) {
-  visible_stage =
-      register_module("visible_stage", make_resnet_stage(options.depth(), 4, 1, options.winograd_min_channels(),
-                                                                 options.winograd_tile()));
-  infrared_stage =
-      register_module("infrared_stage", make_resnet_stage(options.depth(), 4, 1, options.winograd_min_channels(),
-                                                                 options.winograd_tile()));
+  visible_stage = register_module("visible_stage", make_resnet_stage(options.depth(), 4, 1, options.conv3x3()));
+  infrared_stage = register_module("infrared_stage", make_resnet_stage(options.depth(), 4, 1, options.conv3x3()));
   const int64_t channels = resnet_stage_channels(options.depth(), 4);
   visible_bn = register_module("visible_bn", SyncBatchNorm(channels));
   infrared_bn = register_module("infrared_bn", SyncBatchNorm(channels));

@@ -5,7 +5,7 @@
 #include <torch/torch.h>
 
 #include "trainer/model/sync_batch_norm.h"
-#include "trainer/model/winograd_conv.h"
+#include "trainer/kernels/conv3x3_policy.h"
 
 namespace rfm::model {
 
@@ -18,9 +18,8 @@ struct ModalityAttentionOptions {
   ModalityAttentionOptions(int depth, int64_t num_classes) : depth_(depth), num_classes_(num_classes) {}
   TORCH_ARG(int, depth);
   TORCH_ARG(int64_t, num_classes);
-  // For the layer4 copies (ResNetOptions::winograd_min_channels, winograd_tile).
-  TORCH_ARG(int64_t, winograd_min_channels) = 0;
-  TORCH_ARG(WinogradTile, winograd_tile) = WinogradTile::kAuto;
+  // For the layer4 copies (ResNetOptions::conv3x3).
+  TORCH_ARG(kernels::Conv3x3Policy, conv3x3);
 };
 
 struct ModalityAttentionOutput {

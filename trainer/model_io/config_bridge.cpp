@@ -3,13 +3,13 @@
 namespace rfm::model_io {
 
 namespace {
-model::WinogradTile winograd_tile(config::TrainConfig::WinogradTile tile) {
+kernels::WinogradTile winograd_tile(config::CpuKernelsConfig::WinogradTile tile) {
   switch (tile) {
-    case config::TrainConfig::WINOGRAD_2X2: return model::WinogradTile::k2x2;
-    case config::TrainConfig::WINOGRAD_4X4: return model::WinogradTile::k4x4;
-    case config::TrainConfig::WINOGRAD_AUTO: break;
+    case config::CpuKernelsConfig::WINOGRAD_2X2: return kernels::WinogradTile::k2x2;
+    case config::CpuKernelsConfig::WINOGRAD_4X4: return kernels::WinogradTile::k4x4;
+    case config::CpuKernelsConfig::WINOGRAD_AUTO: break;
   }
-  return model::WinogradTile::kAuto;
+  return kernels::WinogradTile::kAuto;
 }
 }  // namespace
 
@@ -29,8 +29,14 @@ model::RfmModelOptions model_options(const config::RunConfig& config) {
       .metric_before_bn(m.metric_feature() == MC::BEFORE_BN)
       .part_fc_init(m.part_fc_init() == MC::KAIMING_FAN_OUT ? model::PartFcInit::kKaimingFanOut
                                                             : model::PartFcInit::kPyTorchDefault)
-      .winograd_min_channels(config.train().winograd_min_channels())
-      .winograd_tile(winograd_tile(config.train().winograd_tile()));
+      .conv3x3(conv3x3_policy(config.cpu_kernels()));
+}
+
+kernels::Conv3x3Policy conv3x3_policy(const config::CpuKernelsConfig& cpu_kernels) {
+  kernels::Conv3x3Policy policy;
+  policy.winograd_min_channels = cpu_kernels.winograd_min_channels();
+  policy.winograd_tile = winograd_tile(cpu_kernels.winograd_tile());
+  return policy;
 }
 
 augment::LtgOptions ltg_options(const config::LtgConfig& l) {

@@ -9,6 +9,8 @@
 
 #include <google/protobuf/text_format.h>
 
+#include "proto/config_loader.h"
+
 namespace rfm::model_io {
 namespace {
 
@@ -167,6 +169,13 @@ CheckpointInfo read_checkpoint_info(const std::string& path) {
   if (!archive.try_read("config", config) || !config.isString() ||
       !google::protobuf::TextFormat::ParseFromString(config.toStringRef(), &info.config)) {
     throw CheckpointError(path + ": checkpoint has no readable configuration");
+  }
+  // An older rfm wrote some fields in their former sections; the warnings
+  // are left out, since the file cannot be rewritten here.
+  try {
+    config::upgrade_moved_fields(info.config);
+  } catch (const config::ConfigError& e) {
+    throw CheckpointError(path + ": " + e.what());
   }
   if (archive.try_read("step", step) && step.isInt()) info.step = step.toInt();
   if (archive.try_read("epoch", epoch) && epoch.isDouble()) info.epoch = epoch.toDouble();

@@ -15,18 +15,18 @@ void CheckpointHook::after_step(TrainingLoop& loop, const engine::StepStats& sta
         done == loop.total_steps())) {
     return;
   }
-  save(loop, run_.checkpoints.step_path(done), done);
+  save(loop, Kind::kStep, done);
 }
 
 void CheckpointHook::after_train(TrainingLoop& loop) {
   if (loop.outcome().stopped_by_signal) return;  // its step checkpoint is the newest state
   // The final weights under a fixed name: what `rfm evaluate` reads.
-  save(loop, run_.checkpoints.last_path(), loop.total_steps());
+  save(loop, Kind::kLast, loop.total_steps());
   if (run_.leader) loop.log() << "checkpoint " << run_.checkpoints.last_path() << std::endl;
 }
 
-void CheckpointHook::save(TrainingLoop& loop, const std::string& path, int64_t steps_done) {
-  const bool step_checkpoint = path != run_.checkpoints.last_path();
+void CheckpointHook::save(TrainingLoop& loop, Kind kind, int64_t steps_done) {
+  const std::string path = kind == Kind::kStep ? run_.checkpoints.step_path(steps_done) : run_.checkpoints.last_path();
   loop.end_progress_line();  // before the pause a checkpoint makes
   loop.enter_phase(engine::Phase::kCheckpoint, steps_done);
   const auto started = std::chrono::steady_clock::now();
@@ -44,7 +44,7 @@ void CheckpointHook::save(TrainingLoop& loop, const std::string& path, int64_t s
     if (auto* scaler = run_.trainer.loss_scaler()) state.loss_scaler = scaler->state();
     model_io::save_model_checkpoint(path, run_.trainer.model(), run_.config, steps_done, loop.epoch_at(steps_done),
                                     &state);
-    if (step_checkpoint) {
+    if (kind == Kind::kStep) {
       run_.checkpoints.keep_newest(run_.config.checkpoint().keep_last());
       outcome.last_checkpoint = path;
     }

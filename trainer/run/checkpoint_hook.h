@@ -19,8 +19,11 @@ class CheckpointHook : public TrainingHook {
   void after_train(TrainingLoop& loop) override;
 
  private:
-  // Writes the state after `steps_done` steps to `path`.
-  void save(TrainingLoop& loop, const std::string& path, int64_t steps_done);
+  // Writes the state after `steps_done` steps to step-N.pt, which counts
+  // towards keep_last and becomes the outcome's last checkpoint, or to
+  // last.pt, which does neither.
+  enum class Kind { kStep, kLast };
+  void save(TrainingLoop& loop, Kind kind, int64_t steps_done);
 
   CheckpointedRun run_;
 };

@@ -11,7 +11,8 @@ TensorBoardLog::TensorBoardLog(const std::string& directory, int64_t first_step,
   check();
 }
 
-void TensorBoardLog::record_step(const engine::StepStats& s, int64_t steps_done, double epoch) {
+void TensorBoardLog::after_step(TrainingLoop& loop, const engine::StepStats& s) {
+  const double epoch = loop.epoch_at(s.step);
   std::vector<metrics::Scalar> scalars;
   for (const auto& term : loss::kLossTerms) scalars.emplace_back(std::string("loss/") + term.name, s.loss[term.term]);
   const std::vector<metrics::Scalar> train = {
@@ -25,20 +26,20 @@ void TensorBoardLog::record_step(const engine::StepStats& s, int64_t steps_done,
   };
   scalars.insert(scalars.end(), train.begin(), train.end());
   if (s.loss_scale > 0) scalars.emplace_back("train/loss_scale", s.loss_scale);
-  writer_.write_scalars(steps_done, scalars);
+  writer_.write_scalars(loop.steps_done(), scalars);
   // Cheap next to a step, and TensorBoard (or a crash) sees every step.
   writer_.flush();
   check();
 }
 
-void TensorBoardLog::record_evaluation(const evaluation::EvaluationReport& report, int64_t steps_done) {
+void TensorBoardLog::after_evaluation(TrainingLoop& loop, const evaluation::EvaluationReport& report) {
   std::vector<metrics::Scalar> scalars;
   for (const auto& r : report.results()) {
     scalars.emplace_back("eval/" + r.name() + "/R-1", 100 * r.rank1().mean());
     scalars.emplace_back("eval/" + r.name() + "/mAP", 100 * r.map().mean());
     scalars.emplace_back("eval/" + r.name() + "/mINP", 100 * r.minp().mean());
   }
-  writer_.write_scalars(steps_done, scalars);
+  writer_.write_scalars(loop.steps_done(), scalars);
   writer_.flush();
   check();
 }

@@ -23,16 +23,8 @@ class TensorBoardLog : public TrainingHook {
   // what the interrupted run logged after its checkpoint.
   TensorBoardLog(const std::string& directory, int64_t first_step, int world_size, std::ostream& log);
 
-  void record_step(const engine::StepStats& stats, int64_t steps_done, double epoch);
-  void record_evaluation(const evaluation::EvaluationReport& report, int64_t steps_done);
-
-  // As a hook of the training loop.
-  void after_step(TrainingLoop& loop, const engine::StepStats& stats) override {
-    record_step(stats, loop.steps_done(), loop.epoch_at(stats.step));
-  }
-  void after_evaluation(TrainingLoop& loop, const evaluation::EvaluationReport& report) override {
-    record_evaluation(report, loop.steps_done());
-  }
+  void after_step(TrainingLoop& loop, const engine::StepStats& stats) override;
+  void after_evaluation(TrainingLoop& loop, const evaluation::EvaluationReport& report) override;
   const std::string& path() const { return writer_.path(); }
 
  private:

@@ -1,3 +1,5 @@
+#include "trainer/kernels/ltg_cpu.h"
+
 #include <ATen/Parallel.h>
 
 #include <algorithm>
@@ -9,11 +11,10 @@
 #include <thread>
 #include <vector>
 
-#include "trainer/augment/intra_op_threads.h"
-#include "trainer/augment/ltg.h"
-#include "trainer/augment/ltg_memory_grid.h"
+#include "trainer/kernels/intra_op_threads.h"
+#include "trainer/kernels/ltg_memory_grid.h"
 
-namespace rfm::augment {
+namespace rfm::kernels {
 
 namespace {
 
@@ -201,6 +202,13 @@ void ltg_image_in_place(float* pixels, int C, int H, int W, const LtgOptions& op
 
 }  // namespace
 
+void check_ltg_batch(const torch::Tensor& images, const std::vector<uint64_t>& seeds) {
+  if (images.dim() != 4 || images.size(1) > kMaxChannels || images.scalar_type() != torch::kFloat32) {
+    throw std::invalid_argument("ltg_batched: expected a float [B, C<=4, H, W] batch");
+  }
+  if (static_cast<int64_t>(seeds.size()) != images.size(0)) throw std::invalid_argument("ltg_batched: one seed per image");
+}
+
 std::vector<LtgPlan> ltg_batched_cpu_in_place(torch::Tensor& images, const LtgOptions& options,
                                               const std::vector<uint64_t>& seeds, int* workers_used) {
   check_ltg_batch(images, seeds);
@@ -234,14 +242,4 @@ std::vector<LtgPlan> ltg_batched_cpu_in_place(torch::Tensor& images, const LtgOp
   return plans;
 }
 
-LtgBatchResult ltg_batched_cpu(const torch::Tensor& images, const LtgOptions& options,
-                               const std::vector<uint64_t>& seeds) {
-  check_ltg_batch(images, seeds);
-  LtgBatchResult result;
-  result.images = images.contiguous().clone();
-  result.plans = ltg_batched_cpu_in_place(result.images, options, seeds);
-  for (const auto& plan : result.plans) result.rectangles_used.push_back(static_cast<int>(plan.rectangles.size()));
-  return result;
-}
-
-}  // namespace rfm::augment
+}  // namespace rfm::kernels

@@ -11,11 +11,11 @@
 // (bench/results/JOURNAL.md, LTG's optimisations).
 #include <functional>
 
-namespace rfm::augment {
+namespace rfm::kernels {
 
 // Calls body(w) for every w in [0, workers), each on its own thread, and
 // returns when all have returned; the first exception is rethrown.  Built
 // without OpenMP, the calls run one after another on the caller's thread.
 void run_on_intra_op_threads(int workers, const std::function<void(int)>& body);
 
-}  // namespace rfm::augment
+}  // namespace rfm::kernels

@@ -14,7 +14,7 @@
 // the project's one SplitMix64 finaliser.
 #include "dataset/seeded_random.h"
 
-namespace rfm::augment {
+namespace rfm::kernels {
 
 enum class FactorDistribution { kBeta, kUniform, kConstant };
 
@@ -88,4 +88,4 @@ struct LtgPlan {
 
 LtgPlan plan_ltg(const LtgOptions& options, uint64_t seed, int channels, int height, int width);
 
-}  // namespace rfm::augment
+}  // namespace rfm::kernels

@@ -15,9 +15,9 @@
 
 #include <vector>
 
-#include "trainer/augment/ltg_draws.h"
+#include "trainer/kernels/ltg_draws.h"
 
-namespace rfm::augment {
+namespace rfm::kernels {
 
 class LtgMemoryGrid {
  public:
@@ -54,4 +54,4 @@ class LtgMemoryGrid {
   std::vector<int> inside_rows_, inside_columns_;  // the last cut rectangle's cells
 };
 
-}  // namespace rfm::augment
+}  // namespace rfm::kernels

@@ -1,8 +1,8 @@
-#include "trainer/augment/ltg_memory_grid.h"
+#include "trainer/kernels/ltg_memory_grid.h"
 
 #include <algorithm>
 
-namespace rfm::augment {
+namespace rfm::kernels {
 
 void LtgMemoryGrid::reset(int channels, int height, int width) {
   channels_ = channels;
@@ -99,4 +99,4 @@ float LtgMemoryGrid::at(int channel, int y, int x) const {
   return values_[(static_cast<size_t>(channel) * row_capacity_ + r) * column_capacity_ + c];
 }
 
-}  // namespace rfm::augment
+}  // namespace rfm::kernels

@@ -17,7 +17,7 @@
 
 #include <torch/torch.h>
 
-namespace rfm::model {
+namespace rfm::kernels {
 
 // The output tile m of F(m x m, 3x3).  F(4x4, 3x3) (36 products, 2.25
 // multiplications per output) does less arithmetic and moves less memory
@@ -45,10 +45,10 @@ torch::Tensor winograd_conv3x3(const torch::Tensor& input, const torch::Tensor& 
 
 // Whether winograd_conv3x3(input, weight) computes what the direct
 // convolution would for these tensors: a 3x3 weight, float32 or float64
-// NCHW (contiguous) on the CPU, and autocast off there (under autocast the
-// direct convolution would run in bfloat16), and a non-empty batch.  The
-// layer's own geometry (stride 1, padding 1, no bias, no groups) is the
-// caller's to know.
+// NCHW (contiguous) on the CPU, and a non-empty batch.  The layer's own
+// geometry (stride 1, padding 1, no bias, no groups) and autocast (under
+// which the direct convolution would run in bfloat16) are the caller's to
+// know: the model asks both (trainer/model/resnet.cpp).
 bool winograd_applicable(const torch::Tensor& input, const torch::Tensor& weight);
 
 // How many threads the transforms' and products' loops run on, asked with
@@ -57,4 +57,4 @@ bool winograd_applicable(const torch::Tensor& input, const torch::Tensor& weight
 // thread.  For the tests.
 int winograd_loop_threads();
 
-}  // namespace rfm::model
+}  // namespace rfm::kernels

@@ -1,4 +1,4 @@
-#include "trainer/augment/intra_op_threads.h"
+#include "trainer/kernels/intra_op_threads.h"
 
 #include <exception>
 #include <mutex>
@@ -7,7 +7,7 @@
 #include <omp.h>
 #endif
 
-namespace rfm::augment {
+namespace rfm::kernels {
 
 void run_on_intra_op_threads(int workers, const std::function<void(int)>& body) {
   if (workers <= 1) {
@@ -38,4 +38,4 @@ void run_on_intra_op_threads(int workers, const std::function<void(int)>& body) 
   if (error) std::rethrow_exception(error);
 }
 
-}  // namespace rfm::augment
+}  // namespace rfm::kernels

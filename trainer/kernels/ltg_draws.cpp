@@ -1,8 +1,8 @@
-#include "trainer/augment/ltg_draws.h"
+#include "trainer/kernels/ltg_draws.h"
 
 #include <cmath>
 
-namespace rfm::augment {
+namespace rfm::kernels {
 
 namespace {
 constexpr double kHalfPi = 1.57079632679489661923;
@@ -79,4 +79,4 @@ LtgPlan plan_ltg(const LtgOptions& options, uint64_t seed, int channels, int hei
   return plan;
 }
 
-}  // namespace rfm::augment
+}  // namespace rfm::kernels

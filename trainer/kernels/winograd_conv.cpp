@@ -1,4 +1,4 @@
-#include "trainer/model/winograd_conv.h"
+#include "trainer/kernels/winograd_conv.h"
 
 #include <ATen/Parallel.h>
 
@@ -10,16 +10,9 @@
 #include <thread>
 #include <vector>
 
-#include "trainer/model/autocast_scope.h"
+#include "trainer/kernels/dnnl_sgemm.h"
 
-#ifdef RFM_HAVE_DNNL_SGEMM
-// oneDNN's C API (dnnl.h, row-major); Debian ships the library LibTorch
-// links, not its headers.
-extern "C" int dnnl_sgemm(char transa, char transb, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
-                          int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc);
-#endif
-
-namespace rfm::model {
+namespace rfm::kernels {
 namespace {
 
 // F(m x m, 3x3) works on alpha x alpha input tiles (alpha = m + 2) whose
@@ -512,7 +505,7 @@ bool winograd_applicable(const torch::Tensor& input, const torch::Tensor& weight
   return input.dim() == 4 && weight.dim() == 4 && weight.size(2) == 3 && weight.size(3) == 3 &&
          input.device().is_cpu() && (input.scalar_type() == torch::kFloat || input.scalar_type() == torch::kDouble) &&
          weight.scalar_type() == input.scalar_type() &&
-         input.is_contiguous() && input.numel() > 0 && !autocast_enabled(c10::DeviceType::CPU);
+         input.is_contiguous() && input.numel() > 0;
 }
 
-}  // namespace rfm::model
+}  // namespace rfm::kernels
