@@ -1,16 +1,27 @@
 # Compiler settings shared by every target of the project.
 
 # ccache: a rebuild after a branch switch or a fresh clone on the same machine
-# (CI runs on the submitting machine) reuses earlier object files.  Precompiled
-# headers need the pch_defines/time_macros sloppiness or ccache never hits.
+# (CI runs on the submitting machine) reuses earlier object files.  Three
+# settings make a clone in another folder hit the same entries:
+# - CCACHE_BASEDIR: paths under the source tree enter the key relative;
+# - CCACHE_NOHASHDIR: with -g ccache otherwise hashes the working directory
+#   (the build folder), so no object of another clone ever matched, the
+#   precompiled header's included, and then none of the objects that use it;
+# - -fdebug-prefix-map: the debug info names sources relative to the tree,
+#   so an object taken from another clone's compile is the same bytes.
+# Precompiled headers need the pch_defines/time_macros sloppiness or ccache
+# never hits.  The cache stays in ccache's own folder (~/.cache/ccache),
+# outside every clone; CCACHE_MAXSIZE there holds both builds (plain and
+# sanitizer) of two versions of the tree.
 find_program(RFM_CCACHE ccache)
 if(RFM_CCACHE AND NOT CMAKE_CXX_COMPILER_LAUNCHER)
   set(CMAKE_CXX_COMPILER_LAUNCHER
       ${CMAKE_COMMAND} -E env
       "CCACHE_SLOPPINESS=pch_defines,time_macros,include_file_mtime,include_file_ctime"
-      # Relative paths in the cache key: a clone elsewhere hits the same entries.
       "CCACHE_BASEDIR=${PROJECT_SOURCE_DIR}"
+      "CCACHE_NOHASHDIR=1"
       ${RFM_CCACHE})
+  add_compile_options($<$<COMPILE_LANGUAGE:CXX>:-fdebug-prefix-map=${PROJECT_SOURCE_DIR}/=>)
   message(STATUS "rfm: compiling through ccache (${RFM_CCACHE})")
 endif()
 
