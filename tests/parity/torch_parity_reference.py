@@ -17,12 +17,20 @@ The losses are written the way PyTorch code usually writes them (F.cross_entropy
 batch-hard triplet of the AGW/BoT baselines, the cross-centre loss of Eq. 6), not transcribed
 from our C++, so that agreement means the same mathematics, not the same code.
 
-  torch_parity_reference.py OUT [--steps 30] [--case NAME ...]
+PyTorch's side takes two minutes of one core and depends only on this script, the model
+(python/rfm_model.py), the arguments and the torch it runs on. With --cache DIR the result is
+kept under DIR/<hash of those> and later runs (another build folder, a fresh clone) link it
+into OUT instead of training again; the newest few results are kept.
+
+  torch_parity_reference.py OUT [--steps 30] [--case NAME ...] [--cache DIR]
 """
 import argparse
+import hashlib
 import os
 import shutil
 import sys
+import tempfile
+import time
 
 import torch
 import torch.nn.functional as F
@@ -57,6 +65,9 @@ CASES = {
     "rfm_float32": ("mam", 0.5, 14, "FP32", 1, LIBTORCH_CONV),
 }
 
+
+# How many results --cache keeps (each ~1.5 GB, mostly float64 state dicts).
+KEEP_CACHED = 3
 
 # What run_case writes besides config.pbtxt: PyTorch's side of a case.
 TRAJECTORY_FILES = ("init_stats.pt", "init.pt", "batches.pt", "gradients0.pt", "expected.pt", "final.pt")
@@ -148,6 +159,35 @@ cpu_kernels {{ {convolutions} }}
 """
 
 
+def link_or_copy(source, target):
+    """Hard links where the file system allows (the fixtures are read, never written, by the
+    tests), a copy elsewhere."""
+    if os.path.exists(target):
+        os.remove(target)
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)
+
+
+def link_tree(source, target):
+    for root, _, files in os.walk(source):
+        where = os.path.join(target, os.path.relpath(root, source))
+        os.makedirs(where, exist_ok=True)
+        for file in files:
+            link_or_copy(os.path.join(root, file), os.path.join(where, file))
+
+
+def cache_key(args):
+    """Everything the fixtures depend on: this script, the model, the arguments, the torch."""
+    h = hashlib.sha256()
+    for path in (os.path.abspath(__file__), rfm_model.__file__):
+        with open(path, "rb") as f:
+            h.update(f.read())
+    h.update(repr((args.steps, sorted(args.case or CASES), torch.__version__, sys.version)).encode())
+    return h.hexdigest()[:24]
+
+
 def run_case(out, name, steps, done):
     """Writes the case's files; `done` maps a PyTorch trajectory (everything but our side's
     convolutions) to the folder that already holds it, which is then copied, not rerun."""
@@ -160,7 +200,7 @@ def run_case(out, name, steps, done):
     trajectory = (attention, centre_weight, seed, precision, steps)
     if trajectory in done:
         for file in TRAJECTORY_FILES:
-            shutil.copyfile(os.path.join(done[trajectory], file), os.path.join(out, file))
+            link_or_copy(os.path.join(done[trajectory], file), os.path.join(out, file))
         print(f"{name}: PyTorch's side is {os.path.basename(done[trajectory])}'s")
         return
     done[trajectory] = out
@@ -205,11 +245,36 @@ def main():
     p.add_argument("out")
     p.add_argument("--steps", type=int, default=30)
     p.add_argument("--case", action="append", choices=sorted(CASES))
+    p.add_argument("--cache", help="keep and reuse the result under this folder")
     a = p.parse_args()
+    cached = os.path.join(a.cache, cache_key(a)) if a.cache else None
+    # Cached files are hard links: writing over one in place would change the cache.
+    shutil.rmtree(a.out, ignore_errors=True)
+    if cached and os.path.isdir(cached):
+        link_tree(cached, a.out)
+        os.utime(cached)  # the newest used stays longest
+        print(f"PyTorch's side from the cache: {cached}")
+        return
     torch.set_num_threads(1)
     done = {}
     for name in a.case or sorted(CASES):
         run_case(os.path.join(a.out, name), name, a.steps, done)
+    if cached:
+        # Filled beside, then renamed: a run stopped half-way leaves no entry that looks whole.
+        os.makedirs(a.cache, exist_ok=True)
+        partial = tempfile.mkdtemp(dir=a.cache, prefix=".partial-")
+        link_tree(a.out, partial)
+        try:
+            os.rename(partial, cached)
+        except OSError:  # another build stored the same result first
+            shutil.rmtree(partial, ignore_errors=True)
+        entries = sorted((e for e in os.scandir(a.cache) if e.is_dir() and not e.name.startswith(".")),
+                         key=lambda e: e.stat().st_mtime, reverse=True)
+        stale = [e for e in os.scandir(a.cache) if e.name.startswith(".partial-")
+                 and time.time() - e.stat().st_mtime > 3600]
+        for old in entries[KEEP_CACHED:] + stale:
+            shutil.rmtree(old.path, ignore_errors=True)
+        print(f"stored in the cache: {cached}")
 
 
 if __name__ == "__main__":
