@@ -4,6 +4,7 @@
 
 #include "proto/config_loader.h"
 #include "proto/config_validation.h"
+#include "tests/test_paths.h"
 
 using rfm::config::ConfigError;
 using rfm::config::RunConfig;
@@ -119,10 +120,10 @@ TEST(Config, PartHeightFollowsThePartSource) {
 
 TEST(Config, ShippedConfigsAreValid) {
   for (const char* name : {"sysu_mm01.pbtxt", "regdb.pbtxt", "demo_cpu.pbtxt"}) {
-    const std::string path = std::string(RFM_SOURCE_DIR) + "/configs/" + name;
+    const std::string path = rfm::testing::source_dir() + "/configs/" + name;
     EXPECT_NO_THROW(rfm::config::load_run_config(path, {"data.root=/data"})) << path;
   }
-  auto sysu = rfm::config::load_run_config(std::string(RFM_SOURCE_DIR) + "/configs/sysu_mm01.pbtxt", {});
+  auto sysu = rfm::config::load_run_config(rfm::testing::source_dir() + "/configs/sysu_mm01.pbtxt", {});
   ASSERT_EQ(sysu.schedule().milestones_size(), 2);
   EXPECT_EQ(sysu.schedule().milestones(0), 40);
   EXPECT_EQ(sysu.schedule().milestones(1), 70);

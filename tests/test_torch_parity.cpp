@@ -15,6 +15,7 @@
 #include "comm/mpi_session.h"
 #include "comm/mpi_transport.h"
 #include "proto/config_loader.h"
+#include "tests/test_paths.h"
 #include "trainer/engine/trainer.h"
 #include "trainer/model/pretrained_weights.h"
 #include "trainer/model/state_dict_file.h"
@@ -29,7 +30,7 @@ namespace {
 constexpr double kLossTolerance = 1e-4;
 constexpr double kWeightTolerance = 1e-4;
 
-std::filesystem::path case_dir(const std::string& name) { return std::filesystem::path(RFM_PARITY_FIXTURES) / name; }
+std::filesystem::path case_dir(const std::string& name) { return std::filesystem::path(rfm::testing::parity_fixtures()) / name; }
 
 std::map<std::string, torch::Tensor> read_tensors(const std::filesystem::path& path) {
   std::map<std::string, torch::Tensor> out;

@@ -4,13 +4,14 @@
 
 #include <fstream>
 
+#include "tests/test_paths.h"
 #include "trainer/model/pretrained_weights.h"
 
 using namespace rfm::model;
 
 namespace {
 
-std::string fixture(const std::string& name) { return std::string(RFM_TORCHVISION_FIXTURES) + "/" + name; }
+std::string fixture(const std::string& name) { return rfm::testing::torchvision_fixtures() + "/" + name; }
 
 torch::Tensor read_floats(const std::string& path, std::vector<int64_t> shape) {
   std::ifstream in(path, std::ios::binary);
