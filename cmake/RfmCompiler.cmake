@@ -20,6 +20,8 @@ if(RFM_CCACHE AND NOT CMAKE_CXX_COMPILER_LAUNCHER)
       "CCACHE_SLOPPINESS=pch_defines,time_macros,include_file_mtime,include_file_ctime"
       "CCACHE_BASEDIR=${PROJECT_SOURCE_DIR}"
       "CCACHE_NOHASHDIR=1"
+      # Each compile's hit or miss, for scripts/ccache-hits to count.
+      "CCACHE_STATSLOG=${CMAKE_BINARY_DIR}/ccache-stats.log"
       ${RFM_CCACHE})
   add_compile_options($<$<COMPILE_LANGUAGE:CXX>:-fdebug-prefix-map=${PROJECT_SOURCE_DIR}/=>)
   message(STATUS "rfm: compiling through ccache (${RFM_CCACHE})")
