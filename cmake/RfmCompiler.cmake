@@ -7,8 +7,10 @@
 # - CCACHE_NOHASHDIR: with -g ccache otherwise hashes the working directory
 #   (the build folder), so no object of another clone ever matched, the
 #   precompiled header's included, and then none of the objects that use it;
-# - -fdebug-prefix-map: the debug info names sources relative to the tree,
-#   so an object taken from another clone's compile is the same bytes.
+# - -ffile-prefix-map: __FILE__ (GoogleTest's and LibTorch's messages) and
+#   the debug info name sources relative to the tree, so the preprocessed
+#   text is the same in every clone and an object taken from another
+#   clone's compile is the same bytes.
 # Precompiled headers need the pch_defines/time_macros sloppiness or ccache
 # never hits.  The cache stays in ccache's own folder (~/.cache/ccache),
 # outside every clone; CCACHE_MAXSIZE there holds both builds (plain and
@@ -23,7 +25,7 @@ if(RFM_CCACHE AND NOT CMAKE_CXX_COMPILER_LAUNCHER)
       # Each compile's hit or miss, for scripts/ccache-hits to count.
       "CCACHE_STATSLOG=${CMAKE_BINARY_DIR}/ccache-stats.log"
       ${RFM_CCACHE})
-  add_compile_options($<$<COMPILE_LANGUAGE:CXX>:-fdebug-prefix-map=${PROJECT_SOURCE_DIR}/=>)
+  add_compile_options($<$<COMPILE_LANGUAGE:CXX>:-ffile-prefix-map=${PROJECT_SOURCE_DIR}/=>)
   message(STATUS "rfm: compiling through ccache (${RFM_CCACHE})")
 endif()
 
