@@ -66,8 +66,9 @@ CASES = {
 }
 
 
-# How many results --cache keeps (each ~1.5 GB, mostly float64 state dicts).
-KEEP_CACHED = 3
+# How many results --cache keeps (each 1.9 GB, mostly float64 state dicts): this
+# version and the one before it, as when switching between two branches.
+KEEP_CACHED = 2
 
 # What run_case writes besides config.pbtxt: PyTorch's side of a case.
 TRAJECTORY_FILES = ("init_stats.pt", "init.pt", "batches.pt", "gradients0.pt", "expected.pt", "final.pt")
