@@ -160,6 +160,11 @@ class RunStateGuard {
 
 }  // namespace
 
+bool has_evaluation_protocol(config::DataConfig::Source source) {
+  return source == config::DataConfig::SYSU_MM01 || source == config::DataConfig::REGDB ||
+         source == config::DataConfig::LLCM;
+}
+
 EvaluationReport run_evaluation(const EvaluationRequest& req, std::ostream& log) {
   const RunStateGuard keep;
   const auto& base = req.config;

@@ -23,6 +23,10 @@ struct EvaluationRequest {
   std::string export_dir;  // "": no export; several checkpoints: <dir>/<index>
 };
 
+// Whether data.source has an evaluation protocol (SYSU_MM01, REGDB, LLCM
+// define query and gallery; MANIFEST and RANDOM_IDENTITIES do not).
+bool has_evaluation_protocol(config::DataConfig::Source source);
+
 // Leaves LibTorch's intra-op thread count and CPU generator as it found
 // them (a training run calls it between steps).
 EvaluationReport run_evaluation(const EvaluationRequest& request, std::ostream& log);

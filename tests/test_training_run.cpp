@@ -110,6 +110,26 @@ TEST(TrainingRun, StopSignalThenResumeIsBitIdenticalToOneRun) {
   EXPECT_EQ(lines, 1 + 8);
 }
 
+// Random identities have no query and gallery: a run that asks for in-run
+// evaluation trains to its end, says once that it cannot evaluate, and its
+// effective config says what it did.
+TEST(TrainingRun, WithoutAnEvaluationProtocolItTrainsToTheEndAndSaysSoOnce) {
+  rfm::testing::TempDir dir;
+  std::ostringstream log;
+  const auto outcome = run::run_training(tiny_run(dir.str(), {"train.eval_every_epochs=1"}), log);
+  EXPECT_EQ(outcome.final_step, 8);
+  EXPECT_EQ(outcome.best_step, -1);
+  const std::string text = log.str();
+  const std::string note = "data.source = RANDOM_IDENTITIES has no evaluation protocol";
+  const auto first = text.find(note);
+  ASSERT_NE(first, std::string::npos) << text;
+  EXPECT_EQ(text.find(note, first + 1), std::string::npos) << "said more than once: " << text;
+  EXPECT_FALSE(fs::exists(dir.path() / "eval"));
+  EXPECT_FALSE(fs::exists(dir.path() / "eval_log.tsv"));
+  EXPECT_EQ(config::load_run_config((dir.path() / "config.pbtxt").string(), {}).train().eval_every_epochs(), 0);
+  EXPECT_TRUE(fs::exists(dir.path() / "checkpoints" / "last.pt"));
+}
+
 TEST(TrainingRun, NonFiniteLossKeepsTheLastGoodCheckpoint) {
   rfm::testing::TempDir dir;
   std::ostringstream log;

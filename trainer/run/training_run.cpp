@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "evaluation/evaluation_job.h"
 #include "proto/config_loader.h"
 #include "trainer/engine/heap_retention.h"
 #include "trainer/run/checkpoint_hook.h"
@@ -58,6 +59,16 @@ TrainingOutcome run_training(const config::RunConfig& requested, std::ostream& l
   const int64_t per_epoch = source->steps_per_epoch();
   int64_t total = per_epoch * config.train().epochs();
   if (config.train().max_steps() > 0) total = std::min<int64_t>(total, config.train().max_steps());
+
+  // A run without an evaluation protocol trains and checkpoints, and says
+  // once why it never evaluates, rather than failing at its first epoch.
+  if (config.train().eval_every_epochs() > 0 && !evaluation::has_evaluation_protocol(config.data().source())) {
+    if (leader) {
+      log << "rfm train: data.source = " << config::DataConfig::Source_Name(config.data().source())
+          << " has no evaluation protocol (SYSU_MM01, REGDB and LLCM have): no in-run evaluation" << std::endl;
+    }
+    config.mutable_train()->set_eval_every_epochs(0);
+  }
 
   const fs::path run_dir(config.train().run_dir());
   const CheckpointDirectory checkpoints((run_dir / config.checkpoint().directory()).string());
