@@ -5,16 +5,16 @@
 # settings make a clone in another folder hit the same entries:
 # - CCACHE_BASEDIR: paths under the source tree enter the key relative;
 # - CCACHE_NOHASHDIR: with -g ccache otherwise hashes the working directory
-#   (the build folder), so no object of another clone ever matched, the
-#   precompiled header's included, and then none of the objects that use it;
+#   (the build folder), so no object of another clone matches: not the
+#   precompiled header, and so none of the objects that use it;
 # - -ffile-prefix-map: __FILE__ (GoogleTest's and LibTorch's messages) and
 #   the debug info name sources relative to the tree, so the preprocessed
 #   text is the same in every clone and an object taken from another
 #   clone's compile is the same bytes.
 # Precompiled headers need the pch_defines/time_macros sloppiness or ccache
 # never hits.  The cache stays in ccache's own folder (~/.cache/ccache),
-# outside every clone; CCACHE_MAXSIZE there holds both builds (plain and
-# sanitizer) of two versions of the tree.
+# outside every clone; a version of the tree takes about 0.3 GB in it per
+# build (plain or sanitizer), so ccache's default 5 GB holds several.
 find_program(RFM_CCACHE ccache)
 if(RFM_CCACHE AND NOT CMAKE_CXX_COMPILER_LAUNCHER)
   set(CMAKE_CXX_COMPILER_LAUNCHER
