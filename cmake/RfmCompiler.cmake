@@ -44,8 +44,9 @@ endfunction()
 # on the calling thread while LibTorch's other intra-op threads spin.  The
 # target links the OpenMP runtime only: OpenMP::OpenMP_CXX would put
 # -fopenmp on every file of the target and keep the precompiled header from
-# all of them.  With Debian's LibTorch the runtime is the one LibTorch
-# itself uses, so the loops run on its threads.  `without` says what
+# all of them.  The runtime loaded is the one LibTorch itself loads
+# (libgomp.so.1, from the wheel's lib folder), so the loops run on its
+# threads.  `without` says what
 # happens where OpenMP is not found.
 function(rfm_source_with_openmp target source without)
   find_package(OpenMP COMPONENTS CXX)

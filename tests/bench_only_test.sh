@@ -3,12 +3,12 @@
 # has no Boost, prometheus-cpp or GoogleTest): the benchmarks and the
 # libraries they link are configured, and the launcher, the tests, the
 # metrics exporter and the control plane are not.
-#   bench_only_test.sh <source dir> <Torch_DIR> <CMake generator>
+#   bench_only_test.sh <source dir> <python with torch> <CMake generator>
 set -euo pipefail
-src=$1 torch_dir=$2 generator=$3
+src=$1 python=$2 generator=$3
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
-if ! cmake -S "$src" -B "$dir" -G "$generator" -DRFM_BENCH_ONLY=ON -DTorch_DIR="$torch_dir" >"$dir/configure.log" 2>&1; then
+if ! cmake -S "$src" -B "$dir" -G "$generator" -DRFM_BENCH_ONLY=ON -DRFM_PYTHON="$python" >"$dir/configure.log" 2>&1; then
   tail -20 "$dir/configure.log"
   echo "bench_only_test: configuring with -DRFM_BENCH_ONLY=ON failed" >&2
   exit 1

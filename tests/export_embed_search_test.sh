@@ -3,7 +3,7 @@
 # trained on the synthetic SYSU-MM01 (MAM, cross-centre), exported as
 # safetensors and as .pth, and `rfm embed` embeds a folder of PNG images
 # (colour and grey, one in a subfolder).  PyTorch (python/rfm_model.py, with
-# Debian's python3-torch) loads each export and must compute the same
+# the torch the project is built with, RFM_PYTHON) loads each export and must compute the same
 # features to 1e-4 (tests/export/check_features.py).  `rfm search` finds
 # each query image itself first.  Bad input is refused in one line naming
 # the file: an empty folder, an unreadable image, a file that is not an rfm
@@ -12,6 +12,7 @@
 set -u
 rfm=$(realpath "$1")
 here=$(dirname "$(realpath "$0")")
+python=${RFM_PYTHON:-python3}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 # shellcheck source=check_command.sh
@@ -30,7 +31,7 @@ PBTXT
 "$rfm" synthesize --config base.pbtxt >/dev/null || { echo "FAIL: synthesize"; exit 1; }
 check "train" 0 "done: 6 steps" -- "$rfm" train --config base.pbtxt
 ckpt=run/checkpoints/last.pt
-/usr/bin/python3 "$here/export/make_images.py" images 64 32 || { echo "FAIL: make_images.py"; exit 1; }
+"$python" "$here/export/make_images.py" images 64 32 || { echo "FAIL: make_images.py"; exit 1; }
 
 check "export safetensors" 0 "wrote model.safetensors: [0-9]+ tensors" -- \
   "$rfm" export --checkpoint "$ckpt" --format safetensors --out model.safetensors
@@ -39,7 +40,7 @@ check "export pth" 0 "wrote out/model.pth and out/model.pth.json" -- \
 check "embed a folder" 0 "wrote 6 x 32 features \(3 embedded as infrared, 3 as visible\) to feats" -- \
   "$rfm" embed --checkpoint "$ckpt" --images images --out feats
 check "PyTorch's features equal ours" 0 "model.pth: 6 images, 32-d" -- \
-  /usr/bin/python3 "$here/export/check_features.py" feats images model.safetensors out/model.pth
+  "$python" "$here/export/check_features.py" feats images model.safetensors out/model.pth
 # Itself first, at a distance of float rounding (a batch of 2 takes other
 # convolution tiles than the embedding's batch of 6).
 check "search finds the query itself first" 0 "^ +1  0\.000[0-9]  more/grey-5\.png$" -- \
@@ -54,7 +55,7 @@ check "embed a manifest" 0 "wrote 2 x 32 features \(1 embedded as infrared, 1 as
 mkdir -p empty
 check "empty folder" 4 "^rfm: empty: no images \(.jpg, .jpeg, .png, .bmp\) in this folder or below$" -- \
   "$rfm" embed --checkpoint "$ckpt" --images empty --out x
-/usr/bin/python3 "$here/export/make_images.py" bad 64 32 --corrupt
+"$python" "$here/export/make_images.py" bad 64 32 --corrupt
 check "unreadable image" 4 "bad/broken.png" -- "$rfm" embed --checkpoint "$ckpt" --images bad --out x
 check "not an rfm checkpoint" 5 "model.safetensors: " -- "$rfm" embed --checkpoint model.safetensors --images images --out x
 "$rfm" train --config base.pbtxt --set model.depth=34 --set train.max_steps=1 --set train.run_dir=run34 >/dev/null 2>&1

@@ -28,4 +28,4 @@ PBTXT
 sleep 1  # the resumed run's file is named by the second it starts in
 "$rfm" train --config base.pbtxt >second.log 2>&1 || { echo "FAIL: resumed run: $(tail -3 second.log)"; exit 1; }
 grep -q "resumed from .* at step 4" second.log || { echo "FAIL: the second run did not resume at step 4"; exit 1; }
-/usr/bin/python3 "$here/tensorboard/check_events.py" run 4
+"${RFM_PYTHON:-python3}" "$here/tensorboard/check_events.py" run 4

@@ -1,4 +1,4 @@
-#!/usr/bin/python3
+#!/usr/bin/env python3
 """How fast LibTorch's CPU convolution kernels run on each convolution of the
 RFM model, and what the alternatives would reach: the question behind "can
 our trainer's step beat PyTorch's when both call the same oneDNN kernels?"

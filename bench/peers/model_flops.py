@@ -1,4 +1,4 @@
-#!/usr/bin/python3
+#!/usr/bin/env python3
 """FLOPs per image of the RFM model's training step, counted on the peer's
 PyTorch model (torch_rfm_step.Rfm: the same layers and parameter count as
 ours) with the profiler's FLOP estimates of one forward in train mode:

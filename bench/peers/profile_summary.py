@@ -1,4 +1,4 @@
-#!/usr/bin/python3
+#!/usr/bin/env python3
 """Side by side, the operators of two Chrome traces of one training step
 (ours: rfm_step_bench with RFM_BENCH_PROFILE; the peer's:
 torch_rfm_step.py --profile): total time per operator name, inclusive of

@@ -1,4 +1,4 @@
-#!/usr/bin/python3
+#!/usr/bin/env python3
 """The peer of our training input pipeline in PyTorch (Python): a DataLoader
 whose workers open each JPEG with PIL, resize it to the network's size
 (bilinear), flip it at random, pad it by 10 and crop it back at random, and

@@ -1,4 +1,4 @@
-#!/usr/bin/python3
+#!/usr/bin/env python3
 """The peer of our trainer's step in PyTorch (Python): the same RFM model
 (torchvision's ResNet to block 3; MAM's visible and infrared layer4 copies
 with stride 1, their sigmoid attention reweighting the block-3 map, their BN

@@ -1,4 +1,4 @@
-#!/usr/bin/python3
+#!/usr/bin/env python3
 """PyTorch's features of the images `rfm embed` embedded, from the files `rfm export` wrote,
 must equal ours (tests/export_embed_search_test.sh).
 

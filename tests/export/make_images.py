@@ -1,4 +1,4 @@
-#!/usr/bin/python3
+#!/usr/bin/env python3
 """Writes PNG test images for tests/export_embed_search_test.sh: smooth colour images and grey
 (R = G = B, as infrared cameras give) ones at HEIGHT x WIDTH, some in a subfolder, plus a
 corrupt one on request.

@@ -1,4 +1,4 @@
-#!/usr/bin/python3
+#!/usr/bin/env python3
 """PyTorch's side of the step-by-step parity test (tests/test_torch_parity.cpp).
 
 For each case it builds the RFM network in plain PyTorch (python/rfm_model.py), draws fixed

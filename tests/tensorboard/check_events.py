@@ -1,4 +1,4 @@
-#!/usr/bin/python3
+#!/usr/bin/env python3
 """Checks a run's TensorBoard events against its own logs (tests/tensorboard_test.sh).
 
 Every record's CRCs hold (read_tfevents.py); each file starts with the file-version event; every

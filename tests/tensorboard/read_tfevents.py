@@ -1,4 +1,4 @@
-#!/usr/bin/python3
+#!/usr/bin/env python3
 """An event-file reader written from TensorFlow's published formats, not from our code.
 
 TFRecord framing: uint64 length, uint32 masked CRC-32C of the length bytes, the data, uint32
@@ -6,7 +6,7 @@ masked CRC-32C of the data (little-endian; mask: rotate right 15, add 0xa282ead8
 an Event (tensorflow/core/util/event.proto): wall_time 1 (double), step 2 (int64), file_version 3
 (string), summary 5 (Summary: repeated Value value 1; Value: tag 1 (string), simple_value 2
 (float), node_name 7), session_log 6 (SessionLog: status 1).  The protobuf wire format is decoded
-here by hand, and the CRCs come from Debian's python3-crc32c, so that a wrong field number or
+here by hand, and the CRCs come from the crc32c package (PyPI), so that a wrong field number or
 CRC in our writer shows as a difference.
 
   read_tfevents.py FILE...   prints one JSON object per event

@@ -4,8 +4,8 @@
 // at::parallel_for would do, but it is a header template: its `omp
 // parallel` compiles in the caller's file, and a file built without
 // -fopenmp runs the whole range on one thread.  This file is the one built
-// with OpenMP, and with Debian's LibTorch it shares LibTorch's OpenMP
-// runtime: the job runs on the same threads as the tensor operations around
+// with OpenMP, and shares LibTorch's OpenMP runtime (one libgomp.so.1 in the
+// process): the job runs on the same threads as the tensor operations around
 // it.  Helper threads of our own (at::launch) lost half their time to those
 // threads, which spin for a while after every operation before they sleep
 // (bench/results/JOURNAL.md, LTG's optimisations).

@@ -10,7 +10,6 @@
 #include <thread>
 #include <vector>
 
-#include "trainer/kernels/dnnl_sgemm.h"
 
 namespace rfm::kernels {
 namespace {
@@ -347,43 +346,10 @@ torch::Tensor skewed_matrices(int64_t count, int64_t rows, int64_t cols, const t
   return torch::empty({count, matrix}, options).narrow(1, 0, rows * cols).view({count, rows, cols});
 }
 
-#ifdef RFM_HAVE_DNNL_SGEMM
-// A 2-D view as a row-major sgemm operand: 'N' and its row stride, or 'T'
-// and its column stride (a transposed view).
-struct SgemmOperand {
-  char trans;
-  int64_t ld;
-};
-
-SgemmOperand sgemm_operand(const torch::Tensor& m) {
-  if (m.stride(1) == 1 || m.size(1) == 1) return {'N', std::max(m.stride(0), m.size(1))};
-  return {'T', std::max(m.stride(1), m.size(0))};
-}
-#endif
-
-// out[e] = a[e] @ b[e] for each of the products; `a` and `b` may be transposed
-// views.  Where oneDNN's sgemm is linked it does them: it threads on the
-// OpenMP pool that LibTorch's kernels use.  OpenBLAS (Debian's BLAS, which
-// at::mm calls) keeps a pthread pool of its own, whose threads then share
-// the cores with OpenMP workers still spinning after the transforms, and
-// the same layers ran slower that way (bench/results/JOURNAL.md).
-// Float64 (the parity test's precision) always goes to at::mm.
-void product(torch::Tensor o, const torch::Tensor& x, const torch::Tensor& y) {
-#ifdef RFM_HAVE_DNNL_SGEMM
-  if (o.scalar_type() != torch::kFloat) {
-    at::mm_out(o, x, y);
-    return;
-  }
-  const SgemmOperand p = sgemm_operand(x), q = sgemm_operand(y);
-  const int status = dnnl_sgemm(p.trans, q.trans, o.size(0), o.size(1), x.size(1), 1.0f, x.data_ptr<float>(), p.ld,
-                                y.data_ptr<float>(), q.ld, 0.0f, o.data_ptr<float>(), o.stride(0));
-  if (status != 0) {
-    throw std::runtime_error("winograd_conv3x3: oneDNN's sgemm failed with status " + std::to_string(status));
-  }
-#else
-  at::mm_out(o, x, y);
-#endif
-}
+// out[e] = a[e] @ b[e] for each of the products; `a` and `b` may be
+// transposed views.  LibTorch's CPU matrix product (MKL in PyTorch's builds)
+// runs single-threaded inside a parallel region.
+void product(torch::Tensor o, const torch::Tensor& x, const torch::Tensor& y) { at::mm_out(o, x, y); }
 
 // With a thread count that divides the number of products (16 or 36),
 // each thread takes whole products (oneDNN and MKL run single-threaded

@@ -3,57 +3,15 @@
 #include <stdexcept>
 
 #include <ATen/autocast_mode.h>
-#include <torch/version.h>
-
-// 2.4 added the per-device-type functions and deprecated the old ones.
-#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
-#define RFM_AUTOCAST_PER_DEVICE_TYPE 1
-#endif
 
 namespace rfm::model {
 namespace {
 
 bool is_cuda(c10::DeviceType t) { return t == c10::DeviceType::CUDA; }
-
-bool get_enabled(c10::DeviceType t) {
-#ifdef RFM_AUTOCAST_PER_DEVICE_TYPE
-  return at::autocast::is_autocast_enabled(t);
-#else
-  return is_cuda(t) ? at::autocast::is_enabled() : at::autocast::is_cpu_enabled();
-#endif
-}
-
-void set_enabled(c10::DeviceType t, bool on) {
-#ifdef RFM_AUTOCAST_PER_DEVICE_TYPE
-  at::autocast::set_autocast_enabled(t, on);
-#else
-  if (is_cuda(t)) {
-    at::autocast::set_enabled(on);
-  } else {
-    at::autocast::set_cpu_enabled(on);
-  }
-#endif
-}
-
-at::ScalarType get_dtype(c10::DeviceType t) {
-#ifdef RFM_AUTOCAST_PER_DEVICE_TYPE
-  return at::autocast::get_autocast_dtype(t);
-#else
-  return is_cuda(t) ? at::autocast::get_autocast_gpu_dtype() : at::autocast::get_autocast_cpu_dtype();
-#endif
-}
-
-void set_dtype(c10::DeviceType t, at::ScalarType dtype) {
-#ifdef RFM_AUTOCAST_PER_DEVICE_TYPE
-  at::autocast::set_autocast_dtype(t, dtype);
-#else
-  if (is_cuda(t)) {
-    at::autocast::set_autocast_gpu_dtype(dtype);
-  } else {
-    at::autocast::set_autocast_cpu_dtype(dtype);
-  }
-#endif
-}
+bool get_enabled(c10::DeviceType t) { return at::autocast::is_autocast_enabled(t); }
+void set_enabled(c10::DeviceType t, bool on) { at::autocast::set_autocast_enabled(t, on); }
+at::ScalarType get_dtype(c10::DeviceType t) { return at::autocast::get_autocast_dtype(t); }
+void set_dtype(c10::DeviceType t, at::ScalarType dtype) { at::autocast::set_autocast_dtype(t, dtype); }
 
 }  // namespace
 

@@ -1,11 +1,10 @@
 #pragma once
 // Autocast for one block of code (the model's forward): inside it, the ops
 // that LibTorch's autocast lists (convolutions, matrix products) run in a
-// reduced precision while the weights stay float32.  LibTorch renamed the
-// autocast controls in 2.4 (per device type instead of "gpu"/"cpu"
-// functions); this scope hides which one the build has.  It lives with the
-// model because the model asks too: its 3x3 convolutions leave the
-// Winograd kernel under autocast (resnet.cpp).
+// reduced precision while the weights stay float32, and what was set before
+// comes back at the end.  It lives with the model because the model asks
+// too: its 3x3 convolutions leave the Winograd kernel under autocast
+// (resnet.cpp).
 
 #include <torch/torch.h>
 
