@@ -183,7 +183,7 @@ def load_exported(path):
     if path.endswith(".safetensors"):
         state, meta = read_safetensors(path)
     else:
-        state = torch.load(path, map_location="cpu")
+        state = torch.load(path, map_location="cpu", weights_only=True)
         with open(path + ".json") as f:
             meta = json.load(f)
     if meta.get("rfm.mam_part_source", "block3") != "block3":

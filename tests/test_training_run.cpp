@@ -19,7 +19,6 @@
 #include "temp_dir.h"
 #include "trainer/model_io/config_bridge.h"
 #include "trainer/engine/gradient_clipping.h"
-#include "trainer/engine/gradient_release.h"
 #include "trainer/model_io/model_checkpoint.h"
 #include "trainer/run/checkpoint_directory.h"
 #include "trainer/run/stop_signals.h"
@@ -171,49 +170,6 @@ TEST(CheckpointDirectory, NamesOrdersAndPrunes) {
   EXPECT_FALSE(c.resume_newest(log, [](const std::string& p) { model_io::read_checkpoint_info(p); }).has_value());
   EXPECT_NE(log.str().find("step-00000100.pt"), std::string::npos);
   EXPECT_NE(log.str().find("step-00000030.pt"), std::string::npos);
-}
-
-// Gradients set to none before backward against zero_grad(), over SGD
-// steps with momentum and weight decay: the same parameters bit for bit,
-// also when a parameter that had a gradient gets none (step 2: zero_grad()
-// leaves it a zero gradient, so the decay and momentum still move it).
-TEST(GradientRelease, EqualsZeroGradOverStepsWhereAParameterGetsNoGradient) {
-  torch::manual_seed(5);
-  const auto x = torch::randn({6, 4});
-  auto make = [&] {
-    return std::vector<torch::Tensor>{torch::randn({4, 3}, torch::requires_grad()),
-                                      torch::randn({3}, torch::requires_grad()),
-                                      torch::randn({3, 2}, torch::requires_grad())};
-  };
-  torch::manual_seed(6);
-  auto zeroed = make();
-  torch::manual_seed(6);
-  auto released = make();
-  auto options = torch::optim::SGDOptions(0.1).momentum(0.9).weight_decay(0.05);
-  torch::optim::SGD zeroing(zeroed, options), releasing(released, options);
-  engine::GradientRelease release(released);
-  auto loss = [&](const std::vector<torch::Tensor>& p, bool all) {
-    auto h = torch::relu(x.matmul(p[0]) + p[1]);
-    return all ? h.matmul(p[2]).pow(2).sum() : h.pow(2).sum();  // the third unused
-  };
-  for (int step = 0; step < 4; ++step) {
-    const bool all = step != 2;
-    const auto third_before = released[2].detach().clone();
-    zeroing.zero_grad();
-    loss(zeroed, all).backward();
-    zeroing.step();
-    release.release();
-    for (const auto& p : released) ASSERT_FALSE(p.grad().defined());
-    loss(released, all).backward();
-    EXPECT_EQ(release.restore_missing(), all ? 0 : 1) << "step " << step;
-    releasing.step();
-    for (size_t k = 0; k < zeroed.size(); ++k) {
-      ASSERT_TRUE(torch::equal(zeroed[k], released[k])) << "step " << step << " parameter " << k;
-    }
-    if (!all) {
-      EXPECT_FALSE(torch::equal(released[2], third_before)) << "decay and momentum moved it";
-    }
-  }
 }
 
 // The trainer's clipping against LibTorch's clip_grad_norm_ on the same

@@ -69,9 +69,6 @@ Trainer::Trainer(const config::RunConfig& config, const torch::Device& device,
                                                        config.distributed().overlap_backward());
   } else {
     collectives_ = std::make_shared<comm::LocalCollectives>();
-    // The reducer's gradients are views into its buckets, which backward
-    // must add into; alone, a process lets backward hand its gradients over.
-    gradient_release_ = std::make_unique<GradientRelease>(parameters_);
   }
 
   // Two groups: the (pretrained) backbone at lr * backbone_lr_multiplier, the rest at lr.
@@ -102,36 +99,42 @@ Trainer::Trainer(const config::RunConfig& config, const torch::Device& device,
 torch::Tensor Trainer::normalize(const torch::Tensor& images) const { return (images - mean_) / std_; }
 
 torch::Tensor Trainer::augment(const TrainBatch& batch, const torch::Tensor& images, bool owned, int64_t step_index,
-                               int64_t* rectangles) const {
-  *rectangles = 0;
+                               torch::Tensor* rectangles) const {
+  int64_t on_host = 0;
+  *rectangles = torch::zeros({}, torch::kInt64);
   const auto& l = config_.ltg();
   if (!l.enabled()) return images;
   const auto options = model_io::ltg_options(l);
   const uint64_t step_seed = dataset::mix64(config_.train().seed(), static_cast<uint64_t>(step_index));
-  const auto rows = batch.global_rows.defined() ? batch.global_rows.to(torch::kCPU) : torch::arange(images.size(0));
+  // The loader's rows are on the host (TrainBatch), as the seeds must be.
+  const auto rows = (batch.global_rows.defined() ? batch.global_rows.to(torch::kCPU) : torch::arange(images.size(0)))
+                        .to(torch::kInt64)
+                        .contiguous();
   std::vector<uint64_t> seeds;
   for (int64_t i = 0; i < images.size(0); ++i) {
-    seeds.push_back(dataset::mix64(step_seed, static_cast<uint64_t>(rows[i].item<int64_t>())));
+    seeds.push_back(dataset::mix64(step_seed, static_cast<uint64_t>(rows.data_ptr<int64_t>()[i])));
   }
   if (l.implementation() == config::LtgConfig::REFERENCE) {
     std::vector<torch::Tensor> out;
     auto cpu = images.to(torch::kCPU);
     for (int64_t i = 0; i < images.size(0); ++i) {
       auto r = augment::ltg_reference(cpu[i], options, seeds[i]);
-      *rectangles += static_cast<int64_t>(r.rectangles.size());
+      on_host += static_cast<int64_t>(r.rectangles.size());
       out.push_back(r.image);
     }
+    *rectangles = torch::tensor(on_host);
     return torch::stack(out).to(images.device());
   }
   if (owned && images.device().is_cpu() && images.is_contiguous()) {
     auto batch = images;
     for (const auto& plan : augment::ltg_batched_cpu_in_place(batch, options, seeds)) {
-      *rectangles += static_cast<int64_t>(plan.rectangles.size());
+      on_host += static_cast<int64_t>(plan.rectangles.size());
     }
+    *rectangles = torch::tensor(on_host);
     return batch;
   }
   auto result = augment::ltg_batched(images, options, seeds);
-  for (int used : result.rectangles_used) *rectangles += used;
+  *rectangles = result.rectangles_used.sum(torch::kInt64);  // on the batch's device: read with the step's losses
   return result.images;
 }
 
@@ -171,13 +174,14 @@ StepStats Trainer::step(const TrainBatch& batch, int64_t step_index, double epoc
   // overwrite; a float batch may still be the loader's.
   const bool owned = images.scalar_type() == torch::kUInt8;
   if (owned) images = images.to(torch::kFloat32).div_(255.0);
-  images = normalize(augment(batch, images, owned, step_index, &stats.ltg_rectangles));
+  torch::Tensor rectangles;
+  images = normalize(augment(batch, images, owned, step_index, &rectangles));
   if (config_.train().channels_last()) images = images.contiguous(torch::MemoryFormat::ChannelsLast);
 
   model::RfmOutput output;
   {
     model::AutocastScope autocast(device_.type(), autocast_dtype_);
-    output = model_->forward(images, modality);
+    output = model_->forward(images, batch.modality);  // MAM reads it on the host
   }
   // The losses run in float32 outside autocast: the triplet's distances, the
   // centres' sums and the softmax need its range and precision, and the
@@ -193,8 +197,15 @@ StepStats Trainer::step(const TrainBatch& batch, int64_t step_index, double epoc
   summary_terms.push_back(torch::full({}, request_stop ? 1.0 : 0.0, torch::TensorOptions(torch::kFloat64).device(device_)));
   auto summary = torch::stack(summary_terms);
   if (transport_) summary = transport_->all_reduce_sum(summary);
+  // The step's one planned host synchronisation: the losses (and this
+  // rank's LTG count, where it is on the GPU, in the same copy) decide
+  // whether to stop and whether the loss is finite.
+  const bool count_on_device = rectangles.device() == summary.device() && !summary.device().is_cpu();
+  if (count_on_device) summary = torch::cat({summary, rectangles.to(torch::kFloat64).reshape({1})});
   summary = summary.cpu();
   const double* v = summary.data_ptr<double>();
+  stats.ltg_rectangles = count_on_device ? static_cast<int64_t>(v[loss::kLossTermCount + 1])
+                                         : rectangles.to(torch::kCPU).item<int64_t>();
   for (const auto& term : loss::kLossTerms) stats.loss[term.term] = v[term.term];
   stats.stop_requested = v[loss::kLossTermCount] > 0;
   if (!std::isfinite(stats.loss[loss::kTotalLoss])) {
@@ -208,19 +219,19 @@ StepStats Trainer::step(const TrainBatch& batch, int64_t step_index, double epoc
   }
   stats.forward_seconds = lap();
   phase(Phase::kBackward);
-  if (reducer_) {
-    optimizer_->zero_grad();
-    reducer_->begin_step();
-  } else {
-    gradient_release_->release();
-  }
+  // PyTorch 2's zero_grad: gradients set to none, so a parameter that gets
+  // no gradient this step is skipped by SGD (no weight decay, no momentum),
+  // in one process and on N ranks alike (the reducer leaves it none on
+  // every rank when no rank produced one).  Alone, backward then hands its
+  // fresh gradients over; with the reducer they are views into its buckets.
+  optimizer_->zero_grad(/*set_to_none=*/true);
+  if (reducer_) reducer_->begin_step();
   if (scaler_) {
     stats.loss_scale = scaler_->scale();
     scaler_->scale_loss(terms[loss::kTotalLoss]).backward();
   } else {
     terms[loss::kTotalLoss].backward();
   }
-  if (gradient_release_) gradient_release_->restore_missing();
   stats.backward_seconds = lap();
   if (reducer_) {
     phase(Phase::kAllReduce);

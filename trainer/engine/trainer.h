@@ -14,7 +14,6 @@
 #include "comm/tensor_transport.h"
 #include "rfm_config.pb.h"
 #include "trainer/engine/dynamic_loss_scaler.h"
-#include "trainer/engine/gradient_release.h"
 #include "trainer/engine/lr_schedule.h"
 #include "trainer/engine/random_identity_batches.h"
 #include "trainer/loss/rfm_loss.h"
@@ -75,6 +74,8 @@ class Trainer {
   model::RfmModel& model() { return model_; }
   torch::optim::SGD& optimizer() { return *optimizer_; }
   const torch::Device& device() const { return device_; }
+  // The gradient exchange (nullptr without a transport).
+  const comm::GradientReducer* reducer() const { return reducer_.get(); }
   // FP16 only; nullptr otherwise.
   DynamicLossScaler* loss_scaler() { return scaler_.get(); }
   // The forward's autocast dtype: kFloat (none), kBFloat16 or kHalf.
@@ -85,15 +86,16 @@ class Trainer {
   // LTG per the config (batched or reference) with seeds from (seed, step,
   // global row) of each image.  owned: images is the caller's to overwrite
   // (then a CPU batch is transformed in place, without a copy).
+  // `rectangles`: how many LTG applied, a 0-dim int64 tensor on the host, or
+  // on the GPU where the CUDA kernel decided it (not waited for here).
   torch::Tensor augment(const TrainBatch& batch, const torch::Tensor& images, bool owned, int64_t step_index,
-                        int64_t* rectangles) const;
+                        torch::Tensor* rectangles) const;
 
  private:
   config::RunConfig config_;
   std::shared_ptr<comm::TensorTransport> transport_;
   std::shared_ptr<comm::BatchCollectives> collectives_;
-  std::unique_ptr<comm::GradientReducer> reducer_;
-  std::unique_ptr<GradientRelease> gradient_release_;  // one process: .grad none before backward
+  std::unique_ptr<comm::GradientReducer> reducer_;  // with a transport
   torch::Device device_;
   model::RfmModel model_{nullptr};
   std::unique_ptr<torch::optim::SGD> optimizer_;

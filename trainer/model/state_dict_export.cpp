@@ -3,7 +3,10 @@
 #include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
 
+#include <caffe2/serialize/inline_container.h>
+
 #include <algorithm>
+#include <climits>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -56,6 +59,54 @@ std::string quoted(const std::string& s) {
 }
 
 torch::Tensor cpu_contiguous(const torch::Tensor& t) { return t.detach().to(torch::kCPU).contiguous(); }
+
+// torch's storage class of a dtype, as torch.save names it in a pickle.
+const char* storage_name(torch::ScalarType type, const std::string& tensor, const std::string& path) {
+  switch (type) {
+    case torch::kFloat32: return "FloatStorage";
+    case torch::kFloat64: return "DoubleStorage";
+    case torch::kFloat16: return "HalfStorage";
+    case torch::kBFloat16: return "BFloat16Storage";
+    case torch::kInt64: return "LongStorage";
+    case torch::kInt32: return "IntStorage";
+    case torch::kInt16: return "ShortStorage";
+    case torch::kInt8: return "CharStorage";
+    case torch::kUInt8: return "ByteStorage";
+    case torch::kBool: return "BoolStorage";
+    default:
+      throw std::runtime_error(path + ": " + tensor + " has dtype " + c10::toString(type) + ", which .pth cannot hold");
+  }
+}
+
+// Pickle protocol 2, the few opcodes a state dict needs.
+class PickleWriter {
+ public:
+  PickleWriter() { out_ = {static_cast<char>(0x80), 2}; }  // PROTO 2
+  void op(char code) { out_.push_back(code); }
+  void global(const std::string& module, const std::string& name) { out_ += "c" + module + "\n" + name + "\n"; }
+  void string(const std::string& s) {  // BINUNICODE
+    op('X');
+    u32(static_cast<uint32_t>(s.size()));
+    out_ += s;
+  }
+  void integer(int64_t v) {
+    if (v >= INT32_MIN && v <= INT32_MAX) {  // BININT
+      op('J');
+      u32(static_cast<uint32_t>(static_cast<int32_t>(v)));
+    } else {  // LONG1: 8 bytes, little-endian two's complement
+      op(static_cast<char>(0x8a));
+      out_.push_back(8);
+      for (int i = 0; i < 8; ++i) out_.push_back(static_cast<char>((static_cast<uint64_t>(v) >> (8 * i)) & 0xff));
+    }
+  }
+  const std::string& bytes() const { return out_; }
+
+ private:
+  void u32(uint32_t v) {
+    for (int i = 0; i < 4; ++i) out_.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+  }
+  std::string out_;
+};
 
 // Writes `bytes` to `path` through a temporary file, so that an
 // interrupted export leaves no half file under the name.
@@ -117,10 +168,66 @@ void write_safetensors(const std::string& path, const NamedTensors& tensors,
 }
 
 void write_torch_save(const std::string& path, const NamedTensors& tensors) {
-  c10::Dict<std::string, torch::Tensor> dict;
-  for (const auto& [name, tensor] : tensors) dict.insert(name, cpu_contiguous(tensor));
-  const std::vector<char> bytes = torch::pickle_save(dict);
-  write_file(path, std::string(bytes.begin(), bytes.end()), {});
+  // What Python's torch.save(state_dict) writes, byte for byte in kind: a
+  // zip archive whose data.pkl (pickle protocol 2) builds an OrderedDict of
+  // torch._utils._rebuild_tensor_v2 calls on storages kept as the records
+  // data/<key>.  torch.load's default weights-only unpickler accepts every
+  // global in it; TorchScript's pickler (torch::pickle_save) would tag the
+  // dict with torch.jit._pickle.restore_type_tag, which it refuses.
+  PickleWriter pickle;
+  pickle.global("collections", "OrderedDict");
+  pickle.op(')');  // EMPTY_TUPLE
+  pickle.op('R');  // REDUCE: OrderedDict()
+  pickle.op('(');  // MARK: the items
+  std::vector<torch::Tensor> storages;
+  for (const auto& [name, tensor] : tensors) {
+    const auto t = cpu_contiguous(tensor);
+    const std::string key = std::to_string(storages.size());
+    pickle.string(name);
+    pickle.global("torch._utils", "_rebuild_tensor_v2");
+    pickle.op('(');
+    pickle.op('(');  // the persistent id: ('storage', torch.XStorage, key, 'cpu', numel)
+    pickle.string("storage");
+    pickle.global("torch", storage_name(t.scalar_type(), name, path));
+    pickle.string(key);
+    pickle.string("cpu");
+    pickle.integer(t.numel());
+    pickle.op('t');  // TUPLE
+    pickle.op('Q');  // BINPERSID
+    pickle.integer(0);  // storage offset
+    pickle.op('(');
+    for (const int64_t d : t.sizes()) pickle.integer(d);
+    pickle.op('t');
+    pickle.op('(');
+    for (const int64_t d : t.strides()) pickle.integer(d);
+    pickle.op('t');
+    pickle.op(static_cast<char>(0x89));  // NEWFALSE: requires_grad
+    pickle.global("collections", "OrderedDict");
+    pickle.op(')');
+    pickle.op('R');  // backward hooks: OrderedDict()
+    pickle.op('t');
+    pickle.op('R');  // _rebuild_tensor_v2(...)
+    storages.push_back(t);
+  }
+  pickle.op('u');  // SETITEMS
+  pickle.op('.');  // STOP
+
+  const std::string tmp = path + ".tmp";
+  try {
+    // The archive's folder is named after the file, as torch.save names it.
+    caffe2::serialize::PyTorchStreamWriter writer(tmp);
+    writer.writeRecord("data.pkl", pickle.bytes().data(), pickle.bytes().size());
+    writer.writeRecord("byteorder", "little", 6);
+    for (size_t i = 0; i < storages.size(); ++i) {
+      writer.writeRecord("data/" + std::to_string(i), storages[i].data_ptr(), storages[i].nbytes());
+    }
+    writer.writeEndOfFile();  // and the version record
+    if (!writer.finalized()) throw std::runtime_error("not finalised");
+  } catch (const std::exception& e) {
+    std::filesystem::remove(tmp);
+    throw std::runtime_error(path + ": cannot write: " + e.what());
+  }
+  std::filesystem::rename(tmp, path);
 }
 
 SafetensorsFile read_safetensors(const std::string& path) {
