@@ -128,7 +128,7 @@ bool cuda_path_equals_reference() {
     for (int64_t i = 0; i < kBatch; ++i) {
       const auto ref = ltg_reference(in.images[i], in.options, in.seeds[i]);
       const bool same = torch::equal(ref.image, pixels[i]) &&
-                        static_cast<int>(ref.rectangles.size()) == out.rectangles_used[static_cast<size_t>(i)];
+                        static_cast<int>(ref.rectangles.size()) == out.rectangles_used_on_host()[static_cast<size_t>(i)];
       if (!same && different++ < 5) {
         std::fprintf(stderr, "rfm_ltg_bench: CUDA LTG differs from the reference at %ldx%ld, image %ld\n",
                      static_cast<long>(height), static_cast<long>(height / 2), static_cast<long>(i));
@@ -151,7 +151,7 @@ BENCHMARK(BM_LtgBatchedTensor)->Arg(128)->Unit(benchmark::kMillisecond)->UseReal
 
 int main(int argc, char** argv) {
   // Like the trainer: intra-op threads set explicitly (RFM_BENCH_THREADS,
-  // default 1; Debian's LibTorch would otherwise pick 1 anyway).
+  // default 1).
   const char* threads = std::getenv("RFM_BENCH_THREADS");
   torch::set_num_threads(threads != nullptr ? std::max(1, std::atoi(threads)) : 1);
   if (torch::cuda::is_available()) {

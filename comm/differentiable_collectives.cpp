@@ -84,6 +84,8 @@ std::unique_ptr<PendingReduction> TensorTransport::start_gradient_sum(torch::Ten
   return std::make_unique<CompletedReduction>();
 }
 
+void TensorTransport::barrier() { all_reduce_sum(torch::zeros({1})); }
+
 void TensorTransport::broadcast_in_place(torch::Tensor& tensor, int root) {
   auto all = all_gather(tensor.unsqueeze(0));
   tensor.copy_(all.at(static_cast<size_t>(root)).squeeze(0));

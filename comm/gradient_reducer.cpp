@@ -139,6 +139,7 @@ void GradientReducer::move_into_view(size_t k) {
 }
 
 void GradientReducer::begin_step() {
+  std::lock_guard<std::mutex> lock(mutex_);
   torch::NoGradGuard no_grad;
   reset_step();
   armed_ = true;
@@ -173,6 +174,7 @@ void GradientReducer::reset_step() {
 }
 
 void GradientReducer::on_accumulated(size_t k) {
+  std::lock_guard<std::mutex> lock(mutex_);
   if (!armed_ || ready_[k]) return;
   torch::NoGradGuard no_grad;
   const size_t b = bucket_of_[k];
@@ -226,6 +228,7 @@ void GradientReducer::add_late_gradients(const std::vector<char>& late_buckets) 
 }
 
 void GradientReducer::all_reduce_gradients() {
+  std::lock_guard<std::mutex> lock(mutex_);
   torch::NoGradGuard no_grad;
   // Without begin_step() this step the gradients come from .grad (moved
   // into the buckets); with it, a parameter whose hook did not fire had no
@@ -259,16 +262,19 @@ void GradientReducer::all_reduce_gradients() {
     pending_.push_back(transport_->start_gradient_sum(present));
     for (auto& p : pending_) p->wait();
     pending_.clear();
-    auto late = present.narrow(0, static_cast<int64_t>(n), static_cast<int64_t>(buckets_.size())).cpu();
+    // The step's one host synchronisation here: which parameters have a
+    // gradient anywhere decides which .grad stay none (host state that SGD
+    // reads), and which buckets need a second round.
+    present = present.cpu();
     std::vector<char> late_buckets(buckets_.size(), 0);
-    for (size_t b = 0; b < buckets_.size(); ++b) late_buckets[b] = late.data_ptr<float>()[b] != 0.0f;
+    for (size_t b = 0; b < buckets_.size(); ++b) late_buckets[b] = present.data_ptr<float>()[n + b] != 0.0f;
     add_late_gradients(late_buckets);
   } else {
     std::vector<torch::Tensor> all = flats_;
     all.push_back(present);
     transport_->all_reduce_sum_in_place(all);
+    present = present.cpu();
   }
-  present = present.cpu();
   const float* anywhere = present.data_ptr<float>();
   for (size_t k = 0; k < n; ++k) {
     if (anywhere[k] == 0.0f) {

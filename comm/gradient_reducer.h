@@ -17,6 +17,7 @@
 // same bytes: bench/results/JOURNAL.md).  A .grad that is not the view (a caller who set it
 // to none, or replaced it) is copied in once and replaced by the view.
 #include <memory>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -78,6 +79,11 @@ class GradientReducer {
   std::vector<torch::Tensor> grad_views_;       // per parameter: its part of its bucket, shaped like it
   bool overlap_ = false;
   std::thread::id owner_;
+  // The hooks run on whichever thread autograd runs a leaf's accumulation
+  // on: its device thread for CUDA, the caller's for the CPU, both in one
+  // backward where parameters live on both.  Everything below is this
+  // step's state, read and written under the lock.
+  std::mutex mutex_;
   // Hooks run after a leaf's gradient is accumulated into .grad (once per
   // backward however often the graph used the leaf); the accumulators are
   // held so that the hooks stay attached.

@@ -168,6 +168,8 @@ void MpiTransport::broadcast_in_place(torch::Tensor& tensor, int root) {
   check(MPI_Bcast(tensor.data_ptr(), static_cast<int>(tensor.nbytes()), MPI_BYTE, root, MPI_COMM_WORLD), "MPI_Bcast");
 }
 
+void MpiTransport::barrier() { check(MPI_Barrier(MPI_COMM_WORLD), "MPI_Barrier"); }
+
 std::string MpiTransport::broadcast_bytes(const std::string& bytes, int root) {
   int64_t size = static_cast<int64_t>(bytes.size());
   check(MPI_Bcast(&size, 1, MPI_INT64_T, root, MPI_COMM_WORLD), "MPI_Bcast");

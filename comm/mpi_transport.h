@@ -23,6 +23,7 @@ class MpiTransport final : public TensorTransport {
   // than non-blocking ones with nothing to overlap).
   void all_reduce_sum_in_place(std::vector<torch::Tensor>& buffers) override;
   void broadcast_in_place(torch::Tensor& tensor, int root) override;
+  void barrier() override;
   // MPI_Iallreduce on a duplicate of MPI_COMM_WORLD: gradient buckets
   // started during backward never pair with the loss's collectives.
   std::unique_ptr<PendingReduction> start_gradient_sum(torch::Tensor& buffer) override;

@@ -53,6 +53,11 @@ class TensorTransport {
   virtual bool starts_from_any_thread() const { return false; }
   // Overwrites `tensor` (contiguous, same shape everywhere) with root's.
   virtual void broadcast_in_place(torch::Tensor& tensor, int root);
+  // Returns on each rank only once every rank has called it: the host
+  // blocks (a queued collective alone would not hold a CUDA rank back).  The
+  // default sums a CPU zero, which the CPU transports finish before
+  // returning.
+  virtual void barrier();
   // Name for logs and errors: "mpi", "nccl", "in-process".
   virtual const char* backend_name() const = 0;
 };

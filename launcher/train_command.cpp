@@ -85,7 +85,10 @@ int train(const ParsedArguments& args) {
                        (launched_to == nullptr || std::string(launched_to) != "0");
     context.placement = placement;
     context.resources = resources;
-    context.transport = comm::open_transport(backend_of(config), resources.device, session);
+    context.transport = comm::open_transport(backend_of(config), resources.device, session, [](const std::string& line) {
+      std::cerr << line << std::endl;
+      std::_Exit(kExitRankFailure);
+    });
     context.on_phase = [&](engine::Phase p, int64_t step) { supervision.update(step, engine::phase_name(p)); };
     context.on_step = [&](const engine::StepStats& s) {
       supervision.set_images_per_second(static_cast<double>(s.images) / std::max(s.seconds + s.data_seconds, 1e-9));

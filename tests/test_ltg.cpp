@@ -54,7 +54,7 @@ TEST(Ltg, BatchedEqualsReferenceBitForBit) {
   for (int64_t b = 0; b < 24; ++b) {
     const auto ref = ltg_reference(images[b], options, seeds[b]);
     ASSERT_EQ(ref.applied, batched.plans[b].apply) << b;
-    ASSERT_EQ(static_cast<int>(ref.rectangles.size()), batched.rectangles_used[b]) << b;
+    ASSERT_EQ(static_cast<int>(ref.rectangles.size()), batched.rectangles_used_on_host()[b]) << b;
     for (size_t j = 0; j < ref.rectangles.size(); ++j) {
       const auto& planned = batched.plans[b].rectangles[j];
       EXPECT_EQ(ref.rectangles[j].rect.x, planned.x);
@@ -87,7 +87,7 @@ TEST(Ltg, CpuStoppingRuleMatchesReferenceOnOverlappingRectangles) {
     int overlapping_stops = 0, several = 0;
     for (int64_t b = 0; b < 160; ++b) {
       const auto ref = ltg_reference(images[b], options, seeds[b]);
-      ASSERT_EQ(static_cast<int>(ref.rectangles.size()), cpu.rectangles_used[b]) << "t_min " << t_min << ", image " << b;
+      ASSERT_EQ(static_cast<int>(ref.rectangles.size()), cpu.rectangles_used_on_host()[b]) << "t_min " << t_min << ", image " << b;
       EXPECT_TRUE(torch::equal(ref.image, cpu.images[b])) << "t_min " << t_min << ", image " << b;
       const auto& rects = cpu.plans[b].rectangles;
       several += rects.size() > 1;
@@ -152,8 +152,8 @@ TEST(Ltg, CpuAndTensorPathsEqualReferenceBitForBit) {
     int rectangles = 0;
     for (int64_t b = 0; b < 13; ++b) {
       const auto ref = ltg_reference(images[b], options, seeds[b]);
-      ASSERT_EQ(static_cast<int>(ref.rectangles.size()), cpu.rectangles_used[b]) << k << "/" << b;
-      ASSERT_EQ(static_cast<int>(ref.rectangles.size()), tensor.rectangles_used[b]) << k << "/" << b;
+      ASSERT_EQ(static_cast<int>(ref.rectangles.size()), cpu.rectangles_used_on_host()[b]) << k << "/" << b;
+      ASSERT_EQ(static_cast<int>(ref.rectangles.size()), tensor.rectangles_used_on_host()[b]) << k << "/" << b;
       ASSERT_EQ(cpu.plans[b].rectangles.size(), ref.rectangles.size());
       for (size_t j = 0; j < ref.rectangles.size(); ++j) {
         EXPECT_EQ(cpu.plans[b].rectangles[j].x, ref.rectangles[j].rect.x);
@@ -185,7 +185,7 @@ TEST(Ltg, ValuesStayInUnitRangeAndLoopReachesTmin) {
   EXPECT_LE(result.images.max().item<float>(), 1.0f);
   for (int64_t b = 0; b < 16; ++b) {
     // Every image ended because min(M) <= t_min, not at the guard.
-    EXPECT_LT(result.rectangles_used[b], options.max_rectangles) << b;
+    EXPECT_LT(result.rectangles_used_on_host()[b], options.max_rectangles) << b;
     const auto ref = ltg_reference(images[b], options, rfm::dataset::mix64(2, b));
     torch::Tensor m = torch::ones({3, 64, 32});
     for (const auto& r : ref.rectangles) {
@@ -205,7 +205,7 @@ TEST(Ltg, OneRectangleScalesEachChannelByExactlyOneFactor) {
   const auto seeds = seeds_for(8, 4);
   const auto out = ltg_batched(images, options, seeds);
   for (int64_t b = 0; b < 8; ++b) {
-    ASSERT_EQ(out.rectangles_used[b], 1);
+    ASSERT_EQ(out.rectangles_used_on_host()[b], 1);
     const auto& r = out.plans[b].rectangles[0];
     for (int64_t c = 0; c < 3; ++c) {
       auto in_region = images[b][c].narrow(0, r.y, r.height).narrow(1, r.x, r.width);
@@ -227,7 +227,7 @@ TEST(Ltg, PixelsOutsideEveryRectangleAreBitIdentical) {
   const auto out = ltg_batched(images, options, seeds_for(32, 6));
   for (int64_t b = 0; b < 32; ++b) {
     auto untouched = torch::ones({48, 24}, torch::kBool);
-    for (int j = 0; j < out.rectangles_used[b]; ++j) {
+    for (int j = 0; j < out.rectangles_used_on_host()[b]; ++j) {
       const auto& r = out.plans[b].rectangles[j];
       untouched.narrow(0, r.y, r.height).narrow(1, r.x, r.width).fill_(false);
     }
@@ -339,9 +339,9 @@ TEST(Ltg, BlackRegionStaysBlackAndLoopStillEnds) {
   const auto black = torch::zeros({1, 3, 32, 16});
   const auto out = ltg_batched(black, options, {5});
   EXPECT_TRUE(torch::equal(out.images, black));
-  EXPECT_LT(out.rectangles_used[0], options.max_rectangles);
+  EXPECT_LT(out.rectangles_used_on_host()[0], options.max_rectangles);
   const auto ref = ltg_reference(black[0], options, 5);
-  EXPECT_EQ(static_cast<int>(ref.rectangles.size()), out.rectangles_used[0]);
+  EXPECT_EQ(static_cast<int>(ref.rectangles.size()), out.rectangles_used_on_host()[0]);
 }
 
 TEST(Ltg, GuardCapsRectangles) {
@@ -350,8 +350,8 @@ TEST(Ltg, GuardCapsRectangles) {
   options.t_min = 1e-30;  // unreachable in float: only the guard ends the loop
   options.max_rectangles = 5;
   const auto out = ltg_batched(random_images(2, 32, 16, 1), options, {1, 2});
-  EXPECT_EQ(out.rectangles_used[0], 5);
-  EXPECT_EQ(out.rectangles_used[1], 5);
+  EXPECT_EQ(out.rectangles_used_on_host()[0], 5);
+  EXPECT_EQ(out.rectangles_used_on_host()[1], 5);
 }
 
 TEST(Ltg, PreviewWritesAGridThatReadsBack) {
@@ -440,8 +440,8 @@ TEST(Ltg, CudaKernelEqualsReferenceBitForBit) {
     const auto out = kernel.images.cpu();
     for (int64_t b = 0; b < 13; ++b) {
       const auto ref = ltg_reference(images[b], option_sets[k], seeds[b]);
-      ASSERT_EQ(static_cast<int>(ref.rectangles.size()), kernel.rectangles_used[b]) << k << "/" << b;
-      ASSERT_EQ(rounds.rectangles_used[b], kernel.rectangles_used[b]) << k << "/" << b;
+      ASSERT_EQ(static_cast<int>(ref.rectangles.size()), kernel.rectangles_used_on_host()[b]) << k << "/" << b;
+      ASSERT_EQ(rounds.rectangles_used_on_host()[b], kernel.rectangles_used_on_host()[b]) << k << "/" << b;
       EXPECT_TRUE(torch::equal(ref.image, out[b])) << "options " << k << ", image " << b;
     }
     EXPECT_TRUE(torch::equal(rounds.images.cpu(), out)) << "options " << k;
@@ -452,7 +452,7 @@ TEST(Ltg, CudaKernelEqualsReferenceBitForBit) {
   const auto out = ltg_batched(images.to(torch::kCUDA), paper, seeds);
   for (int64_t b = 0; b < 8; ++b) {
     const auto ref = ltg_reference(images[b], paper, seeds[b]);
-    EXPECT_EQ(static_cast<int>(ref.rectangles.size()), out.rectangles_used[b]) << b;
+    EXPECT_EQ(static_cast<int>(ref.rectangles.size()), out.rectangles_used_on_host()[b]) << b;
     EXPECT_TRUE(torch::equal(ref.image, out.images[b].cpu())) << "384x192 image " << b;
   }
 #endif

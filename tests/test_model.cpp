@@ -162,10 +162,10 @@ TEST(Training, LtgOfAShardEqualsLtgOfTheWholeBatch) {
   rfm::engine::Trainer trainer(config, torch::kCPU, nullptr);
   rfm::engine::TrainBatch whole{torch::rand({8, 3, 64, 32}), torch::tensor({0, 0, 0, 0, 1, 1, 1, 1}),
                                 torch::tensor({0, 0, 1, 1, 0, 0, 1, 1}), torch::Tensor()};
-  int64_t rectangles = 0;
+  torch::Tensor rectangles;
   const auto input = whole.images.clone();
   auto full = trainer.augment(whole, whole.images, /*owned=*/false, 4, &rectangles);
-  EXPECT_GT(rectangles, 0);
+  EXPECT_GT(rectangles.item<int64_t>(), 0);
   EXPECT_TRUE(torch::equal(whole.images, input));  // not ours: left as it was
   auto rows = torch::tensor({5, 2, 7});
   rfm::engine::TrainBatch shard{whole.images.index_select(0, rows), whole.labels.index_select(0, rows),

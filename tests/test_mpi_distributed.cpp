@@ -4,6 +4,10 @@
 // summed gradients) take the same steps as one process on the whole batch.
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <mutex>
+#include <thread>
+
 #include "comm/gradient_reducer.h"
 #include "comm/mpi_transport.h"
 #include "proto/config_loader.h"
@@ -158,9 +162,8 @@ TEST(GradientReducer, BucketsStartedDuringBackwardSumLikeAfterBackward) {
 
 // .grad is a view into the bucket: once attached, backward accumulates into
 // it and the sums stay there, with nothing copied in either direction,
-// whether the caller zeroes gradients in place (LibTorch 1.13's
-// Optimizer::zero_grad) or sets them to none before begin_step (2.x's
-// default).  A caller who drops .grad after begin_step gets each gradient
+// whether the caller zeroes gradients in place (zero_grad(false)) or sets
+// them to none before begin_step (zero_grad(), as the trainer does).  A caller who drops .grad after begin_step gets each gradient
 // copied in once.
 TEST(GradientReducer, GradientsAreBucketViewsThatBackwardFillsInPlace) {
   auto t = world();
@@ -205,6 +208,159 @@ TEST(GradientReducer, GradientsAreBucketViewsThatBackwardFillsInPlace) {
       }
       EXPECT_EQ(reducer.gradients_copied(), steps[step] == kNoneAfterBeginStep ? static_cast<int64_t>(params.size()) : 0)
           << "step " << step << " overlap " << overlap;
+    }
+  }
+}
+
+// A transport that writes down every operation it is asked for, with the
+// channel it goes on (the gradient buckets' own, or the loss's), before
+// passing it to MPI.
+class RecordingTransport final : public comm::TensorTransport {
+ public:
+  explicit RecordingTransport(std::shared_ptr<comm::MpiTransport> inner) : inner_(std::move(inner)) {}
+  int rank() const override { return inner_->rank(); }
+  int world_size() const override { return inner_->world_size(); }
+  torch::Tensor all_reduce_sum(const torch::Tensor& local) override {
+    note("collectives all_reduce " + std::to_string(local.numel()));
+    return inner_->all_reduce_sum(local);
+  }
+  std::vector<torch::Tensor> all_gather(const torch::Tensor& local) override {
+    note("collectives all_gather " + std::to_string(local.numel()));
+    return inner_->all_gather(local);
+  }
+  void all_reduce_sum_in_place(std::vector<torch::Tensor>& buffers) override {
+    note("collectives all_reduce_in_place " + std::to_string(buffers.size()));
+    inner_->all_reduce_sum_in_place(buffers);
+  }
+  std::unique_ptr<comm::PendingReduction> start_gradient_sum(torch::Tensor& buffer) override {
+    note("buckets sum " + std::to_string(buffer.numel()));
+    return inner_->start_gradient_sum(buffer);
+  }
+  bool overlaps_backward() const override { return inner_->overlaps_backward(); }
+  void broadcast_in_place(torch::Tensor& tensor, int root) override {
+    note("collectives broadcast " + std::to_string(tensor.numel()));
+    inner_->broadcast_in_place(tensor, root);
+  }
+  void barrier() override {
+    note("collectives barrier");
+    inner_->barrier();
+  }
+  const char* backend_name() const override { return "recording"; }
+  // Each channel's operations, in the order they were issued.
+  std::string log(const std::string& channel) const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::string out;
+    for (const auto& line : lines_) {
+      if (line.compare(0, channel.size() + 1, channel + " ") == 0) out += line + "\n";
+    }
+    return out;
+  }
+
+ private:
+  void note(std::string line) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    lines_.push_back(std::move(line));
+  }
+  std::shared_ptr<comm::MpiTransport> inner_;
+  mutable std::mutex mutex_;
+  std::vector<std::string> lines_;
+};
+
+// NCCL carries the gradient buckets and the loss's collectives on two
+// communicators, and a rank whose operations on one communicator came in
+// another order than its peers' would deadlock.  Training steps of the
+// whole model with every collective in play (sync BN, MAM, the triplet's
+// gathers, the centres' sums, buckets started during backward, the
+// checkpoint barrier) issue the same operations in the same order on both
+// ranks, channel by channel.
+TEST(GradientReducer, EveryRankIssuesEachChannelsOperationsInOneOrder) {
+  auto mpi = world();
+  const int r = mpi->rank();
+  torch::set_num_threads(1);
+  const auto config = config::load_run_config(
+      "", {"model.depth=18", "model.num_parts=2", "model.part_dim=16", "model.num_classes=3", "model.attention=MAM",
+           "data.height=64", "data.width=32", "data.ids_per_batch=3", "data.images_per_modality=1",
+           "loss.center_loss=CROSS_CENTER", "distributed.sync_batchnorm=true", "distributed.bucket_mb=0.5",
+           "distributed.overlap_backward=true"});
+  auto recording = std::make_shared<RecordingTransport>(mpi);
+  torch::manual_seed(1);
+  engine::Trainer trainer(config, torch::kCPU, recording);
+  for (int64_t step = 0; step < 2; ++step) {
+    torch::manual_seed(20 + step + 100 * r);
+    engine::TrainBatch shard{torch::rand({6, 3, 64, 32}), torch::tensor({0, 1, 2, 0, 1, 2}),
+                             torch::tensor({0, 0, 0, 1, 1, 1}), torch::arange(6 * r, 6 * r + 6)};
+    trainer.step(shard, step, 0.0);
+    recording->barrier();
+  }
+  for (const std::string channel : {"collectives", "buckets"}) {
+    const std::string mine = recording->log(channel);
+    EXPECT_FALSE(mine.empty()) << channel;
+    EXPECT_EQ(mpi->broadcast_bytes(mine, 0), mine) << "rank " << r << "'s " << channel << " differ from rank 0's";
+  }
+  EXPECT_NE(recording->log("buckets").find("buckets sum"), std::string::npos);
+}
+
+// barrier() holds every rank until the last arrives: rank 0 arrives half a
+// second late, and rank 1 must have waited for it.
+TEST(MpiTransport, BarrierHoldsEveryRankUntilTheLastArrives) {
+  auto t = world();
+  t->barrier();
+  const auto start = std::chrono::steady_clock::now();
+  if (t->rank() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  t->barrier();
+  const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_GE(waited, 0.45) << "rank " << t->rank();
+}
+
+// The trainer's zeroing, PyTorch 2's zero_grad(set_to_none=true), with the
+// reducer on two ranks against one process on the global batch, over SGD
+// steps with momentum and weight decay: the same parameters at every step,
+// including a step where no rank uses the third parameter (it must then stay
+// where it is on both: SGD skips a parameter without a gradient) and one
+// where only rank 1 uses it (rank 0's share counts as zero).
+TEST(GradientReducer, SetToNoneZeroingMatchesOneProcessWhenAParameterGetsNoGradient) {
+  auto t = world();
+  const int r = t->rank();
+  torch::manual_seed(5);
+  auto make = [] {
+    return std::vector<torch::Tensor>{torch::randn({4, 3}).requires_grad_(), torch::randn({3}).requires_grad_(),
+                                      torch::randn({3, 2}).requires_grad_()};
+  };
+  auto ranks = make();
+  std::vector<torch::Tensor> alone;
+  for (const auto& p : ranks) alone.push_back(p.detach().clone().requires_grad_());
+  auto options = torch::optim::SGDOptions(0.1).momentum(0.9).weight_decay(0.05);
+  torch::optim::SGD sgd_ranks(ranks, options), sgd_alone(alone, options);
+  enum Use { kEveryRank, kNoRank, kRankOneOnly };
+  const std::vector<Use> steps = {kEveryRank, kEveryRank, kNoRank, kRankOneOnly, kEveryRank};
+  auto loss = [](const std::vector<torch::Tensor>& p, const torch::Tensor& x, bool third) {
+    auto h = torch::relu(x.matmul(p[0]) + p[1]);
+    return third ? h.matmul(p[2]).pow(2).sum() : h.pow(2).sum();
+  };
+  auto half = [](int rank, size_t step) {
+    return torch::linspace(-1.0, 1.0, 12).view({3, 4}) * (1.0 + rank) + 0.1 * static_cast<double>(step);
+  };
+  for (const bool overlap : {false, true}) {
+    comm::GradientReducer reducer(ranks, t, /*bucket_mb=*/25.0, overlap);
+    for (size_t step = 0; step < steps.size(); ++step) {
+      auto uses = [&](int rank) { return steps[step] == kEveryRank || (steps[step] == kRankOneOnly && rank == 1); };
+      const auto third_before = ranks[2].detach().clone();
+      sgd_alone.zero_grad(/*set_to_none=*/true);
+      (loss(alone, half(0, step), uses(0)) + loss(alone, half(1, step), uses(1))).backward();
+      sgd_alone.step();
+      sgd_ranks.zero_grad(/*set_to_none=*/true);
+      reducer.begin_step();
+      loss(ranks, half(r, step), uses(r)).backward();
+      reducer.all_reduce_gradients();
+      EXPECT_EQ(ranks[2].grad().defined(), steps[step] != kNoRank) << "step " << step << " overlap " << overlap;
+      sgd_ranks.step();
+      for (size_t k = 0; k < ranks.size(); ++k) {
+        EXPECT_LT(relative_error(ranks[k].detach(), alone[k].detach()), 1e-6)
+            << "parameter " << k << " step " << step << " overlap " << overlap;
+      }
+      if (steps[step] == kNoRank) {
+        EXPECT_TRUE(torch::equal(ranks[2].detach(), third_before)) << "SGD skips a parameter without a gradient";
+      }
     }
   }
 }

@@ -44,9 +44,14 @@ struct LtgImageResult {
 LtgImageResult ltg_reference(const torch::Tensor& image, const LtgOptions& options, uint64_t seed);
 
 struct LtgBatchResult {
-  torch::Tensor images;                // [B, C, H, W], same device as the input
-  std::vector<LtgPlan> plans;          // the draws of each image (on the CPU path, only those applied)
-  std::vector<int> rectangles_used;    // how many of plans[b].rectangles were applied
+  torch::Tensor images;        // [B, C, H, W], same device as the input
+  std::vector<LtgPlan> plans;  // the draws of each image (on the CPU path, only those applied)
+  // [B] int32 on the batch's device: how many of plans[b].rectangles were
+  // applied.  On CUDA the kernel decides (M falls to t_min on the pixels it
+  // writes), so the count stays on the GPU until someone reads it.
+  torch::Tensor rectangles_used;
+  // The counts as numbers (on CUDA this waits for the kernel).
+  std::vector<int> rectangles_used_on_host() const;
 };
 
 // The whole batch [B, C, H, W] (float, CPU or CUDA); one seed per image.

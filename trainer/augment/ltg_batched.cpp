@@ -11,8 +11,15 @@ LtgBatchResult ltg_batched_cpu(const torch::Tensor& images, const LtgOptions& op
   LtgBatchResult result;
   result.images = images.contiguous().clone();
   result.plans = ltg_batched_cpu_in_place(result.images, options, seeds);
-  for (const auto& plan : result.plans) result.rectangles_used.push_back(static_cast<int>(plan.rectangles.size()));
+  std::vector<int> used;
+  for (const auto& plan : result.plans) used.push_back(static_cast<int>(plan.rectangles.size()));
+  result.rectangles_used = torch::tensor(used, torch::kInt32);
   return result;
+}
+
+std::vector<int> LtgBatchResult::rectangles_used_on_host() const {
+  const auto counts = rectangles_used.to(torch::kCPU, torch::kInt32).contiguous();
+  return std::vector<int>(counts.data_ptr<int>(), counts.data_ptr<int>() + counts.numel());
 }
 
 LtgBatchResult ltg_batched(const torch::Tensor& images, const LtgOptions& options, const std::vector<uint64_t>& seeds) {
@@ -35,7 +42,7 @@ LtgBatchResult ltg_batched_tensor(const torch::Tensor& images, const LtgOptions&
     result.plans.push_back(plan_ltg(options, seeds[b], static_cast<int>(C), static_cast<int>(H), static_cast<int>(W)));
     rounds = std::max<int64_t>(rounds, static_cast<int64_t>(result.plans.back().rectangles.size()));
   }
-  result.rectangles_used.assign(B, 0);
+  result.rectangles_used = torch::zeros({B}, torch::TensorOptions(torch::kInt32).device(images.device()));
   result.images = images.clone();
   if (rounds == 0) return result;
 
@@ -92,8 +99,7 @@ LtgBatchResult ltg_batched_tensor(const torch::Tensor& images, const LtgOptions&
     active = live & (memory.amin({1, 2, 3}) > t_min);
   }
   result.images = out;
-  auto used_cpu = used.to(torch::kCPU);
-  for (int64_t b = 0; b < B; ++b) result.rectangles_used[b] = static_cast<int>(used_cpu[b].item<int64_t>());
+  result.rectangles_used = used.to(torch::kInt32);
   return result;
 }
 

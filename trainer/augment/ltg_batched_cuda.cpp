@@ -1,6 +1,15 @@
 // The CUDA path: every image's plan drawn on the host (the stream the
 // reference reads), then one kernel launch applies them all
 // (ltg_cuda_kernel.cu).  Built where CMake finds nvcc (RFM_HAVE_CUDA_LTG).
+//
+// No host synchronisation: the plans go over in one asynchronous copy from
+// page-locked memory (a copy from pageable memory would wait for the
+// stream), the kernel runs on LibTorch's current stream of the batch's GPU
+// (under a device guard, whatever device the calling thread has current),
+// and the applied counts stay on the GPU.
+#include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAStream.h>
+
 #include <cstring>
 #include <stdexcept>
 #include <string>
@@ -33,28 +42,33 @@ LtgBatchResult ltg_batched_cuda(const torch::Tensor& images, const LtgOptions& o
     }
     count[static_cast<size_t>(b)] = static_cast<int>(result.plans.back().rectangles.size());
   }
+  const auto device = images.device();
+  const c10::cuda::CUDAGuard guard(device);
   result.images = images.contiguous().clone();
-  result.rectangles_used.assign(static_cast<size_t>(B), 0);
+  result.rectangles_used = torch::zeros({B}, torch::TensorOptions(torch::kInt32).device(device));
   if (rectangles.empty()) return result;
 
-  const auto device = images.device();
-  // The rectangles as bytes: one host-to-device copy of the whole batch's plans.
-  auto packed = torch::empty({static_cast<int64_t>(rectangles.size() * sizeof(cuda::KernelRectangle))}, torch::kUInt8);
-  std::memcpy(packed.data_ptr(), rectangles.data(), static_cast<size_t>(packed.numel()));
-  packed = packed.to(device);
-  auto on_device = [&](std::vector<int>& v) { return torch::from_blob(v.data(), {B}, torch::kInt32).to(device); };
-  const auto first_d = on_device(first), count_d = on_device(count);
+  // One page-locked buffer: the rectangles, then first[B], then count[B].
+  const size_t rectangle_bytes = rectangles.size() * sizeof(cuda::KernelRectangle);
+  const size_t ints_at = (rectangle_bytes + 15) / 16 * 16;
+  const size_t int_bytes = static_cast<size_t>(B) * sizeof(int);
+  auto host = torch::empty({static_cast<int64_t>(ints_at + 2 * int_bytes)},
+                           torch::TensorOptions(torch::kUInt8).pinned_memory(true));
+  auto* bytes = static_cast<uint8_t*>(host.data_ptr());
+  std::memcpy(bytes, rectangles.data(), rectangle_bytes);
+  std::memcpy(bytes + ints_at, first.data(), int_bytes);
+  std::memcpy(bytes + ints_at + int_bytes, count.data(), int_bytes);
+  // The caching host allocator keeps the buffer until the copy has run.
+  const auto plans = host.to(device, /*non_blocking=*/true);
+  const auto* on_device = static_cast<const uint8_t*>(plans.data_ptr());
   auto memory = torch::empty_like(result.images);
-  auto used = torch::zeros({B}, torch::TensorOptions().dtype(torch::kInt32).device(device));
-  // LibTorch's kernels run on the legacy default stream unless a caller
-  // sets another (comm/nccl_transport.h makes the same assumption).
+  const cudaStream_t stream = c10::cuda::getCurrentCUDAStream(device.index()).stream();
   const cudaError_t launched = cuda::launch_ltg_plans(
       result.images.data_ptr<float>(), memory.data_ptr<float>(), static_cast<int>(B), static_cast<int>(C),
-      static_cast<int>(H), static_cast<int>(W), reinterpret_cast<const cuda::KernelRectangle*>(packed.data_ptr()),
-      first_d.data_ptr<int>(), count_d.data_ptr<int>(), static_cast<float>(options.t_min), used.data_ptr<int>(), nullptr);
+      static_cast<int>(H), static_cast<int>(W), reinterpret_cast<const cuda::KernelRectangle*>(on_device),
+      reinterpret_cast<const int*>(on_device + ints_at), reinterpret_cast<const int*>(on_device + ints_at + int_bytes),
+      static_cast<float>(options.t_min), result.rectangles_used.data_ptr<int>(), stream);
   if (launched != cudaSuccess) throw std::runtime_error(std::string("ltg_batched_cuda: launch failed: ") + cudaGetErrorString(launched));
-  auto used_cpu = used.cpu();  // waits for the kernel
-  for (int64_t b = 0; b < B; ++b) result.rectangles_used[static_cast<size_t>(b)] = used_cpu.data_ptr<int>()[b];
   return result;
 }
 

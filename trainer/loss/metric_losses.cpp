@@ -5,9 +5,11 @@
 namespace rfm::loss {
 namespace {
 
-double global_count(int64_t local, const torch::Tensor& like, comm::BatchCollectives& collectives) {
+// The global batch size as a 0-dim tensor in `like`'s dtype, on its device:
+// no host synchronisation (exact: batch sizes are far below 2^24).
+torch::Tensor global_count(int64_t local, const torch::Tensor& like, comm::BatchCollectives& collectives) {
   auto n = collectives.all_reduce_sum(torch::full({1}, static_cast<double>(local), like.options().dtype(torch::kFloat64)));
-  return n.item<double>();
+  return n.to(like.scalar_type()).reshape({});
 }
 
 }  // namespace
@@ -22,7 +24,7 @@ torch::Tensor distance(const torch::Tensor& a, const torch::Tensor& b, Distance 
 
 torch::Tensor identity_loss(const torch::Tensor& logits, const torch::Tensor& labels, double label_smoothing,
                             comm::BatchCollectives& collectives) {
-  const double n = global_count(labels.size(0), logits, collectives);
+  const auto n = global_count(labels.size(0), logits, collectives);
   auto log_p = torch::log_softmax(logits, -1);
   auto index = labels.view({1, -1, 1}).expand({log_p.numel() / (log_p.size(-2) * log_p.size(-1)), -1, 1});
   auto flat = log_p.reshape({-1, log_p.size(-2), log_p.size(-1)});
@@ -75,7 +77,7 @@ ModalityCentres modality_centres(const torch::Tensor& features, const torch::Ten
   shape.insert(shape.begin() + 1, 2);
   out.centres = (sums / counts.clamp_min(1.0).unsqueeze(1)).view(shape);
   out.row = row;
-  out.global_batch = static_cast<int64_t>(counts.sum().item<double>());
+  out.global_batch = counts.sum();
   return out;
 }
 
@@ -89,7 +91,7 @@ torch::Tensor cross_center_loss(const torch::Tensor& features, const torch::Tens
   auto d = distance(features, target, options.distance);    // [N, K]
   d = torch::where(present.unsqueeze(1), d, torch::zeros_like(d));
   auto loss = 0.5 * d.sum(0);
-  return options.normalize_by_batch ? loss / static_cast<double>(c.global_batch) : loss;
+  return options.normalize_by_batch ? loss / c.global_batch : loss;
 }
 
 torch::Tensor center_loss(const torch::Tensor& features, const torch::Tensor& labels, const torch::Tensor& modality,
@@ -102,7 +104,7 @@ torch::Tensor center_loss(const torch::Tensor& features, const torch::Tensor& la
   auto class_centres = (c.centres * weights.view(w_shape)).sum(1);                // [U, K, D]
   auto d = distance(features, class_centres.index_select(0, c.row), options.distance);
   auto loss = 0.5 * d.sum(0);
-  return options.normalize_by_batch ? loss / static_cast<double>(c.global_batch) : loss;
+  return options.normalize_by_batch ? loss / c.global_batch : loss;
 }
 
 torch::Tensor hetero_center_loss(const torch::Tensor& features, const torch::Tensor& labels,
@@ -114,7 +116,7 @@ torch::Tensor hetero_center_loss(const torch::Tensor& features, const torch::Ten
   d = torch::where(both.unsqueeze(1), d, torch::zeros_like(d));
   // Every rank sees the same global centres: each takes 1/world of the loss.
   auto loss = d.sum(0) / static_cast<double>(collectives.world_size());
-  return options.normalize_by_batch ? loss / static_cast<double>(c.global_batch) : loss;
+  return options.normalize_by_batch ? loss / c.global_batch : loss;
 }
 
 }  // namespace rfm::loss

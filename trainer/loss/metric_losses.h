@@ -35,7 +35,7 @@ struct ModalityCentres {
   torch::Tensor centres;  // [U, 2, K, D]; zero where the count is 0
   torch::Tensor counts;   // [U, 2]
   torch::Tensor row;      // [N] the centre row of each local sample
-  int64_t global_batch = 0;
+  torch::Tensor global_batch;  // 0-dim, the features' dtype and device: rows over all ranks
 };
 ModalityCentres modality_centres(const torch::Tensor& features, const torch::Tensor& labels,
                                  const torch::Tensor& modality, comm::BatchCollectives& collectives, bool detach);

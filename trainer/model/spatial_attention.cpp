@@ -29,8 +29,16 @@ ModalityAwareAttentionImpl::ModalityAwareAttentionImpl(const ModalityAttentionOp
 
 ModalityAttentionOutput ModalityAwareAttentionImpl::forward(const torch::Tensor& block3, const torch::Tensor& modality) {
   ModalityAttentionOutput out;
-  out.visible_index = (modality == 0).nonzero().squeeze(1);
-  out.infrared_index = (modality == 1).nonzero().squeeze(1);
+  // The rows of each modality, found on the host: nonzero() of a GPU tensor
+  // waits for the GPU (its result's size is data).  The trainer hands the
+  // loader's modality over as it came, on the host; the indices then go to
+  // the GPU behind the work already queued.
+  const auto on_host = modality.to(torch::kCPU);
+  auto rows_of = [&](int64_t m) {
+    return (on_host == m).nonzero().squeeze(1).to(block3.device(), /*non_blocking=*/true);
+  };
+  out.visible_index = rows_of(0);
+  out.infrared_index = rows_of(1);
   out.attention = torch::zeros({block3.size(0), 1, block3.size(2), block3.size(3)}, block3.options());
 
   auto branch = [&](const torch::Tensor& index, nn::Sequential& stage, SyncBatchNorm& bn, nn::Linear& classifier) {

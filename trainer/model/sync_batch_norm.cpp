@@ -30,17 +30,23 @@ torch::Tensor SyncBatchNormImpl::forward(const torch::Tensor& input) {
   const std::vector<int64_t> shape = input.dim() == 2 ? std::vector<int64_t>{1, channels_}
                                                        : std::vector<int64_t>{1, channels_, 1, 1};
   const double local_count = input.numel() > 0 ? static_cast<double>(input.numel() / channels_) : 0.0;
-  const double count =
-      collectives_->all_reduce_sum(torch::full({1}, local_count, input.options().dtype(torch::kFloat64)))
-          .item<double>();
-  if (count < 2) throw std::runtime_error("SyncBatchNorm: the global batch has fewer than 2 values per channel");
-  auto mean = collectives_->all_reduce_sum(input.sum(dims)) / count;
+  // The global count stays a tensor on the input's device: reading it on the
+  // host would synchronise a GPU step once per layer.  Where it is on the
+  // host anyway (CPU) a global batch too small for a variance is refused.
+  const auto count =
+      collectives_->all_reduce_sum(torch::full({1}, local_count, input.options().dtype(torch::kFloat64)));
+  if (count.is_cpu() && count.item<double>() < 2) {
+    throw std::runtime_error("SyncBatchNorm: the global batch has fewer than 2 values per channel");
+  }
+  const auto n = count.to(input.scalar_type());  // exact: counts are integers far below 2^24
+  auto mean = collectives_->all_reduce_sum(input.sum(dims)) / n;
   auto centred = input - mean.view(shape);
-  auto var = collectives_->all_reduce_sum(centred.pow(2).sum(dims)) / count;
+  auto var = collectives_->all_reduce_sum(centred.pow(2).sum(dims)) / n;
   {
     torch::NoGradGuard no_grad;
+    const auto unbiased = (count / (count - 1)).to(input.scalar_type());
     running_mean.mul_(1 - momentum_).add_(mean.detach(), momentum_);
-    running_var.mul_(1 - momentum_).add_(var.detach() * (count / (count - 1)), momentum_);
+    running_var.mul_(1 - momentum_).add_(var.detach() * unbiased, momentum_);
     num_batches_tracked += 1;
   }
   return centred * torch::rsqrt(var + eps_).view(shape) * weight.view(shape) + bias.view(shape);

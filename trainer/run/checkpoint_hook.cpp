@@ -49,7 +49,7 @@ void CheckpointHook::save(TrainingLoop& loop, Kind kind, int64_t steps_done) {
       outcome.last_checkpoint = path;
     }
   }
-  wait_for_all_ranks(run_.transport.get(), run_.trainer.device());
+  wait_for_all_ranks(run_.transport.get());
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   loop.checkpoint_written(run_.leader ? path : std::string(), seconds);
 }

@@ -49,7 +49,7 @@ void EvaluationHook::evaluate(TrainingLoop& loop) {
       fs::rename(best + ".tmp", best);
     }
   }
-  wait_for_all_ranks(run_.transport.get(), run_.trainer.device());
+  wait_for_all_ranks(run_.transport.get());
 }
 
 }  // namespace rfm::run

@@ -5,7 +5,7 @@
 //
 // No thread that computes may take them.  A signal handler runs on the
 // stack pointer of whichever thread the kernel picks, and oneDNN's JIT f32
-// GEMM kernels (up to 3.11.1, and the 2.6 that Debian's LibTorch links)
+// GEMM kernels (up to 3.11.1; LibTorch builds oneDNN in)
 // point rsp into a heap workspace while they run: a handler interrupting
 // one writes its frame into the heap (oneDNN issue #4845).  So the worker
 // blocks both signals in every thread and one thread of its own waits for
