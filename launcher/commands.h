@@ -24,6 +24,7 @@ Command inspect_command();
 Command export_command();
 Command embed_command();
 Command search_command();
+Command version_command();
 
 const std::vector<Command>& command_table();
 

@@ -9,6 +9,8 @@ trap 'rm -rf "$work"' EXIT
 source "$(dirname "$0")/check_command.sh"
 
 check "unknown command" 2 "unknown command 'fly'" -- "$rfm" fly
+check "version: the commit" 0 "^rfm [0-9a-f]{12}" -- "$rfm" version
+check "version: LibTorch, MPI, GPUs" 0 "LibTorch [0-9]+\.[0-9]+\.[0-9]+.*MPI [A-Za-z].*GPU " -- bash -c "'$rfm' version | tr '\n' ' '"
 check "grid needs an action" 2 "grid needs one action" -- "$rfm" grid --grid x.pbtxt
 check "grid unknown action" 2 "unknown action 'run'" -- "$rfm" grid run --grid "$src/configs/grids/demo_center_weight.pbtxt"
 check "grid file missing" 2 "nope.pbtxt: cannot open the grid file" -- "$rfm" grid expand --grid "$work/nope.pbtxt"
@@ -66,8 +68,8 @@ for f in report.json report.md cmc.png rank_list_sysu-mm01-indoor-search-single-
 done
 # Features as another codebase would hand them over: numpy float64 in
 # Fortran order, no paths, no features.pbtxt.  Same numbers.
-if /usr/bin/python3 -c "import numpy" 2>/dev/null; then
-  /usr/bin/python3 - "$work/feat" "$work/foreign" <<'PY'
+if "${RFM_PYTHON:-python3}" -c "import numpy" 2>/dev/null; then
+  "${RFM_PYTHON:-python3}" - "$work/feat" "$work/foreign" <<'PY'
 import os, shutil, sys
 import numpy as np
 src, dst = sys.argv[1], sys.argv[2]

@@ -54,7 +54,7 @@ TEST(CommandLine, TheTableHasEveryCommandOnceWithDistinctOptions) {
   }
   EXPECT_EQ(names, (std::set<std::string>{"train", "launch", "status", "plot", "check-config", "ltg-preview",
                                           "synthesize", "validate", "pack", "evaluate", "evaluate-features", "grid",
-                                          "inspect", "export", "embed", "search"}));
+                                          "inspect", "export", "embed", "search", "version"}));
   // Only train blocks the stop signals before threads start.
   for (const auto& c : cli::command_table()) EXPECT_EQ(static_cast<bool>(c.before_threads), c.name == "train") << c.name;
 }
