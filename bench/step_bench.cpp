@@ -13,7 +13,9 @@
 // RFM_BENCH_ITERATIONS (timed steps, 4), RFM_BENCH_NO_TF32 (CUDA: float32
 // convolutions in IEEE float32, not cuDNN's default TF32), RFM_BENCH_PROFILE (a Chrome trace
 // of one step), RFM_BENCH_FLUSH_DENORMAL (flush denormals on every intra-op
-// thread).
+// thread), RFM_BENCH_NCCL (CUDA: the step through the NCCL transport at a
+// world of one rank, its buckets started during backward on the side stream;
+// the run fails unless some bucket started before backward returned).
 #include <benchmark/benchmark.h>
 
 #include <cstdlib>
@@ -24,6 +26,9 @@
 #include <torch/cuda.h>
 
 #include "bench/run_benchmarks.h"
+#ifdef RFM_HAVE_NCCL
+#include "comm/nccl_transport.h"
+#endif
 #include "proto/config_loader.h"
 #include "trainer/kernels/intra_op_threads.h"
 #include "trainer/engine/heap_retention.h"
@@ -66,7 +71,22 @@ void BM_TrainStep(benchmark::State& state) {
   if (env("RFM_BENCH_RELEASE_HEAP", "").empty()) engine::retain_freed_memory();
   if (!env("RFM_BENCH_NO_TF32", "").empty()) at::globalContext().setAllowTF32CuDNN(false);
   const auto resources = process::resolve_worker(config, comm::ProcessPlacement{});
-  engine::Trainer trainer(resources.config, resources.device, nullptr);
+  std::shared_ptr<comm::TensorTransport> transport;
+  if (!env("RFM_BENCH_NCCL", "").empty()) {
+    if (!resources.device.is_cuda()) {
+      state.SkipWithError("RFM_BENCH_NCCL needs RFM_BENCH_DEVICE=cuda");
+      return;
+    }
+#ifdef RFM_HAVE_NCCL
+    comm::NcclOptions nccl;
+    nccl.device_index = resources.device.has_index() ? resources.device.index() : 0;
+    transport = comm::NcclTransport::alone(nccl);
+#else
+    state.SkipWithError("RFM_BENCH_NCCL: this build has no NCCL backend");
+    return;
+#endif
+  }
+  engine::Trainer trainer(resources.config, resources.device, transport);
   const bool cuda = trainer.device().is_cuda();
   // CUDA runs behind the host: each timed step ends when the device is done.
   auto wait_for_device = [&] {
@@ -114,6 +134,13 @@ void BM_TrainStep(benchmark::State& state) {
   state.counters["forward_s"] = forward / n;
   state.counters["backward_s"] = backward / n;
   state.counters["optimizer_s"] = optimizer / n;
+  if (const auto* reducer = trainer.reducer()) {
+    state.counters["buckets"] = static_cast<double>(reducer->buckets().size());
+    state.counters["buckets_during_backward"] = static_cast<double>(reducer->started_during_backward());
+    if (reducer->overlapping() && reducer->started_during_backward() == 0) {
+      state.SkipWithError("no gradient bucket started during backward");
+    }
+  }
   state.SetItemsProcessed(state.iterations() * o.ids_per_batch * o.per_modality * 2);
 }
 }  // namespace
