@@ -254,7 +254,9 @@ void GradientReducer::all_reduce_gradients() {
   }
   for (size_t b = 0; b < late_.size(); ++b) flags[n + b] = late_[b] ? 1.0f : 0.0f;
   auto present = torch::from_blob(flags.data(), {static_cast<int64_t>(flags.size())}, torch::kFloat32).clone();
-  if (!parameters_.empty()) present = present.to(parameters_.front().device());
+  // Asynchronous: a copy from pageable memory is staged at once, and a
+  // blocking one would wait for the whole backward queued before it.
+  if (!parameters_.empty()) present = present.to(parameters_.front().device(), /*non_blocking=*/true);
   if (overlap_ && !from_grad) {
     for (size_t k = 0; k < n; ++k) assumed_absent_[k] = ready_[k] ? 0 : 1;
     std::fill(missing_.begin(), missing_.end(), 0);
