@@ -94,8 +94,11 @@ struct NcclTransport::State {
 
   c10::cuda::CUDAStream current_stream() const { return c10::cuda::getCurrentCUDAStream(device); }
 
-  // The first asynchronous error of either communicator; empty when none.
-  std::string async_error() const {
+  // The first asynchronous error of either communicator; empty when none
+  // (or when they are aborted already: their handles are freed then).
+  std::string async_error() {
+    std::lock_guard<std::mutex> lock(abort_mutex);
+    if (aborted) return {};
     const std::pair<ncclComm_t, const char*> comms[] = {{comm, "collectives"}, {gradient_comm, "gradient buckets"}};
     for (const auto& [c, name] : comms) {
       if (c == nullptr) continue;
