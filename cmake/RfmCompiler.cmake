@@ -13,8 +13,11 @@
 #   clone's compile is the same bytes.
 # Precompiled headers need the pch_defines/time_macros sloppiness or ccache
 # never hits.  The cache stays in ccache's own folder (~/.cache/ccache),
-# outside every clone; a version of the tree takes about 0.3 GB in it per
-# build (plain or sanitizer), so ccache's default 5 GB holds several.
+# outside every clone.  Its size limit is raised to 20 GB: LibTorch 2.11's
+# precompiled header is 0.8 GB (0.13 GB compressed) per build type, and
+# ccache evicts per sixteenth of the cache, so under the default 5 GB one
+# sixteenth held two or three such headers, a sanitizer build evicted the
+# plain build's header, and then every object that uses it missed.
 find_program(RFM_CCACHE ccache)
 if(RFM_CCACHE AND NOT CMAKE_CXX_COMPILER_LAUNCHER)
   set(CMAKE_CXX_COMPILER_LAUNCHER
@@ -22,6 +25,7 @@ if(RFM_CCACHE AND NOT CMAKE_CXX_COMPILER_LAUNCHER)
       "CCACHE_SLOPPINESS=pch_defines,time_macros,include_file_mtime,include_file_ctime"
       "CCACHE_BASEDIR=${PROJECT_SOURCE_DIR}"
       "CCACHE_NOHASHDIR=1"
+      "CCACHE_MAXSIZE=20G"
       # Each compile's hit or miss, for scripts/ccache-hits to count.
       "CCACHE_STATSLOG=${CMAKE_BINARY_DIR}/ccache-stats.log"
       ${RFM_CCACHE})
