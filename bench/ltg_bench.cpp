@@ -10,14 +10,20 @@
 // BM_LtgCudaTensorRounds the tensor rounds it replaces: bench/gpu/run sets
 // them against BM_LtgBatched on the machine's CPU threads.  Before timing
 // anything on a GPU the program checks the CUDA path against the reference
-// bit for bit (112 images at each size) and exits 1 on a difference; the
+// bit for bit (112 images at each size, on the default stream and with a
+// pool stream current) and exits 1 on a difference; the
 // bench-only build has no GoogleTest, so this is the GPU machine's test.
 #include <benchmark/benchmark.h>
 
 #include <cstdio>
+#include <optional>
 #include <vector>
 
 #include <torch/cuda.h>
+#ifdef RFM_TORCH_CUDA
+#include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAStream.h>
+#endif
 
 #include "bench/run_benchmarks.h"
 #include "trainer/augment/ltg.h"
@@ -117,29 +123,45 @@ void BM_LtgCudaTensorRounds(benchmark::State& state) {
 }
 
 // The CUDA path's images and rectangle counts against the reference's, bit
-// for bit; prints one line on stderr (stdout may be the benchmarks' JSON)
-// and returns whether all were equal.
+// for bit, twice: on the default stream, and with a stream of LibTorch's
+// pool made current (non-blocking, so nothing orders it with the legacy
+// default stream): the launch must follow the current stream, or the
+// copies back, queued on that stream, may read the images before the
+// kernel wrote them.  Prints one line on stderr (stdout may be the
+// benchmarks' JSON) and returns whether all were equal.
 bool cuda_path_equals_reference() {
   int64_t images = 0, rectangles = 0, different = 0;
-  for (int64_t height : {384, 128}) {
-    const auto& in = input(height);
-    const auto out = ltg_batched(in.images.to(torch::kCUDA), in.options, in.seeds);
-    const auto pixels = out.images.cpu();
-    for (int64_t i = 0; i < kBatch; ++i) {
-      const auto ref = ltg_reference(in.images[i], in.options, in.seeds[i]);
-      const bool same = torch::equal(ref.image, pixels[i]) &&
-                        static_cast<int>(ref.rectangles.size()) == out.rectangles_used_on_host()[static_cast<size_t>(i)];
-      if (!same && different++ < 5) {
-        std::fprintf(stderr, "rfm_ltg_bench: CUDA LTG differs from the reference at %ldx%ld, image %ld\n",
-                     static_cast<long>(height), static_cast<long>(height / 2), static_cast<long>(i));
+  for (const bool side_stream : {false, true}) {
+#ifdef RFM_TORCH_CUDA
+    std::optional<c10::cuda::CUDAStreamGuard> guard;
+    if (side_stream) guard.emplace(c10::cuda::getStreamFromPool());
+#else
+    if (side_stream) continue;  // a CPU LibTorch: no streams to choose
+#endif
+    for (int64_t height : {384, 128}) {
+      const auto& in = input(height);
+      const auto out = ltg_batched(in.images.to(torch::kCUDA), in.options, in.seeds);
+      const auto pixels = out.images.cpu();
+      const auto used = out.rectangles_used_on_host();
+      for (int64_t i = 0; i < kBatch; ++i) {
+        const auto ref = ltg_reference(in.images[i], in.options, in.seeds[i]);
+        const bool same = torch::equal(ref.image, pixels[i]) &&
+                          static_cast<int>(ref.rectangles.size()) == used[static_cast<size_t>(i)];
+        if (!same && different++ < 5) {
+          std::fprintf(stderr, "rfm_ltg_bench: CUDA LTG differs from the reference at %ldx%ld, image %ld (%s)\n",
+                       static_cast<long>(height), static_cast<long>(height / 2), static_cast<long>(i),
+                       side_stream ? "a pool stream current" : "the default stream");
+        }
+        rectangles += static_cast<int64_t>(ref.rectangles.size());
+        ++images;
       }
-      rectangles += static_cast<int64_t>(ref.rectangles.size());
-      ++images;
     }
   }
-  std::fprintf(stderr, "CUDA LTG check (%s): %ld of %ld images equal the reference bit for bit (%ld rectangles)\n",
-              ltg_cuda_kernel_built() ? "one-launch kernel" : "tensor rounds", static_cast<long>(images - different),
-              static_cast<long>(images), static_cast<long>(rectangles));
+  std::fprintf(stderr,
+               "CUDA LTG check (%s): %ld of %ld images equal the reference bit for bit (%ld rectangles; the default "
+               "stream and a pool stream current)\n",
+               ltg_cuda_kernel_built() ? "one-launch kernel" : "tensor rounds", static_cast<long>(images - different),
+               static_cast<long>(images), static_cast<long>(rectangles));
   return different == 0;
 }
 

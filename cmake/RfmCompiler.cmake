@@ -48,16 +48,22 @@ endfunction()
 # on the calling thread while LibTorch's other intra-op threads spin.  The
 # target links the OpenMP runtime only: OpenMP::OpenMP_CXX would put
 # -fopenmp on every file of the target and keep the precompiled header from
-# all of them.  The runtime loaded is the one LibTorch itself loads
-# (libgomp.so.1, from the wheel's lib folder), so the loops run on its
-# threads.  `without` says what
+# all of them.  The runtime is the one LibTorch itself loads (libgomp.so.1
+# from the wheel's lib folder), so the loops run on its threads.  `without` says what
 # happens where OpenMP is not found.
 function(rfm_source_with_openmp target source without)
   find_package(OpenMP COMPONENTS CXX)
   if(OpenMP_CXX_FOUND)
     set_source_files_properties(${source} PROPERTIES SKIP_PRECOMPILE_HEADERS ON
                                 COMPILE_OPTIONS "${OpenMP_CXX_FLAGS}")
-    target_link_libraries(${target} PRIVATE ${OpenMP_CXX_LIBRARIES})
+    # PyTorch's wheels carry their own libgomp.so.1 beside libtorch: link
+    # that one by path (the one the process loads anyway), or CMake finds
+    # two libgomp.so.1 and cannot order the programs' run paths.
+    set(runtime ${OpenMP_CXX_LIBRARIES})
+    if(rfm_torch_lib AND EXISTS ${rfm_torch_lib}/libgomp.so.1)
+      set(runtime ${rfm_torch_lib}/libgomp.so.1 Threads::Threads)
+    endif()
+    target_link_libraries(${target} PRIVATE ${runtime})
   else()
     message(STATUS "rfm: OpenMP not found: ${without}")
   endif()
