@@ -80,7 +80,8 @@ int run_export_command(const std::string& checkpoint, const std::string& format,
   if (checkpoint.empty()) throw std::invalid_argument("export needs --checkpoint FILE");
   if (out.empty()) throw std::invalid_argument("export needs --out FILE");
   if (format != "safetensors" && format != "pth") {
-    throw std::invalid_argument("--format must be safetensors or pth, got '" + format + "'");
+    throw std::invalid_argument("--format must be safetensors or pth, got '" + format + "'" +
+                                (format == "onnx" ? " (for ONNX, run python/export_onnx.py on the safetensors file)" : ""));
   }
   const auto info = model_io::read_checkpoint_info(checkpoint);
   model::RfmModel model(model_io::model_options(info.config));

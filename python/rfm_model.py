@@ -18,12 +18,12 @@ A trained model leaves rfm-cluster with ``rfm export`` and comes back here:
 """
 import copy
 import json
-import struct
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 import torchvision
+from safetensors import safe_open
 
 
 def _stride_one(stage):
@@ -153,26 +153,10 @@ class RfmModel(nn.Module):
         return (reduced if self.metric_before_bn else normalized), logits, normalized.flatten(1), branches
 
 
-_SAFETENSORS_DTYPES = {"F64": torch.float64, "F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16,
-                       "I64": torch.int64, "I32": torch.int32, "I16": torch.int16, "I8": torch.int8,
-                       "U8": torch.uint8, "BOOL": torch.bool}
-
-
 def read_safetensors(path):
-    """(state dict, metadata) of a safetensors file, with json and torch alone: an 8-byte
-    little-endian header length, the JSON header, then each tensor's raw bytes."""
-    with open(path, "rb") as f:
-        (n,) = struct.unpack("<Q", f.read(8))
-        header = json.loads(f.read(n))
-        data = f.read()
-    metadata = header.pop("__metadata__", {})
-    state = {}
-    for name, entry in sorted(header.items(), key=lambda item: item[1]["data_offsets"][0]):
-        begin, end = entry["data_offsets"]
-        dtype = _SAFETENSORS_DTYPES[entry["dtype"]]
-        flat = torch.frombuffer(bytearray(data[begin:end]), dtype=dtype) if end > begin else torch.empty(0, dtype=dtype)
-        state[name] = flat.reshape(entry["shape"])
-    return state, metadata
+    """(state dict, metadata) of a safetensors file, read by the safetensors library."""
+    with safe_open(path, framework="pt", device="cpu") as f:
+        return {name: f.get_tensor(name) for name in f.keys()}, (f.metadata() or {})
 
 
 def load_exported(path):

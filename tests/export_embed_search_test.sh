@@ -4,7 +4,8 @@
 # safetensors and as .pth, and `rfm embed` embeds a folder of PNG images
 # (colour and grey, one in a subfolder).  PyTorch (python/rfm_model.py, with
 # the torch the project is built with, RFM_PYTHON) loads each export and must compute the same
-# features to 1e-4 (tests/export/check_features.py).  `rfm search` finds
+# features to 1e-4 (tests/export/check_features.py), and so must onnxruntime run on the ONNX
+# model python/export_onnx.py writes.  `rfm search` finds
 # each query image itself first.  Bad input is refused in one line naming
 # the file: an empty folder, an unreadable image, a file that is not an rfm
 # checkpoint, a checkpoint of another architecture, a bad --format.
@@ -39,8 +40,10 @@ check "export pth" 0 "wrote out/model.pth and out/model.pth.json" -- \
   "$rfm" export --checkpoint "$ckpt" --format pth --out out/model.pth
 check "embed a folder" 0 "wrote 6 x 32 features \(3 embedded as infrared, 3 as visible\) to feats" -- \
   "$rfm" embed --checkpoint "$ckpt" --images images --out feats
-check "PyTorch's features equal ours" 0 "model.pth: 6 images, 32-d" -- \
-  "$python" "$here/export/check_features.py" feats images model.safetensors out/model.pth
+check "ONNX export" 0 "wrote model.onnx: images uint8 \[N, 3, 64, 32\] \+ modality int64 \[N\] -> embedding float32 \[N, 32\]" -- \
+  "$python" "$here/../python/export_onnx.py" model.safetensors model.onnx
+check "PyTorch's and onnxruntime's features equal ours" 0 "model.onnx: 6 images, 32-d" -- \
+  "$python" "$here/export/check_features.py" feats images model.safetensors out/model.pth model.onnx
 # Itself first, at a distance of float rounding (a batch of 2 takes other
 # convolution tiles than the embedding's batch of 6).
 check "search finds the query itself first" 0 "^ +1  0\.000[0-9]  more/grey-5\.png$" -- \
@@ -61,7 +64,7 @@ check "not an rfm checkpoint" 5 "model.safetensors: " -- "$rfm" embed --checkpoi
 "$rfm" train --config base.pbtxt --set model.depth=34 --set train.max_steps=1 --set train.run_dir=run34 >/dev/null 2>&1
 check "another architecture" 5 "run34/checkpoints/last.pt: another architecture than the one feats was embedded with" -- \
   "$rfm" search --features feats --query images/colour-0.png --checkpoint run34/checkpoints/last.pt
-check "bad format" 2 "--format must be safetensors or pth, got 'onnx'" -- \
+check "bad format" 2 "--format must be safetensors or pth, got 'onnx' \(for ONNX, run python/export_onnx.py on the safetensors file\)$" -- \
   "$rfm" export --checkpoint "$ckpt" --format onnx --out m.onnx
 check "bad modality" 2 "--modality must be auto, visible or infrared, got 'thermal'" -- \
   "$rfm" embed --checkpoint "$ckpt" --images images --out x --modality thermal

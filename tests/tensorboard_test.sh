@@ -4,7 +4,8 @@
 # resumed to step 8; tests/tensorboard/check_events.py reads the files with
 # a reader written from TensorFlow's published formats and checks the CRCs,
 # every step's scalars against train_log.tsv, every evaluation against
-# eval_log.tsv, and the resume's session start.
+# eval_log.tsv, and the resume's session start; then TensorBoard's own loader
+# (tests/tensorboard/check_with_tensorboard.py) must read every scalar as the logs say.
 # tests/tensorboard_test.sh RFM
 set -uo pipefail
 rfm=$(realpath "$1")
@@ -28,4 +29,7 @@ PBTXT
 sleep 1  # the resumed run's file is named by the second it starts in
 "$rfm" train --config base.pbtxt >second.log 2>&1 || { echo "FAIL: resumed run: $(tail -3 second.log)"; exit 1; }
 grep -q "resumed from .* at step 4" second.log || { echo "FAIL: the second run did not resume at step 4"; exit 1; }
-"${RFM_PYTHON:-python3}" "$here/tensorboard/check_events.py" run 4
+python=${RFM_PYTHON:-python3}
+"$python" "$here/tensorboard/check_events.py" run 4 || exit 1
+# TensorBoard's own loader, on the same files: 4 identities x (2 + 2) images a step.
+"$python" "$here/tensorboard/check_with_tensorboard.py" run 16

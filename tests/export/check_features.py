@@ -4,11 +4,12 @@ must equal ours (tests/export_embed_search_test.sh).
 
   check_features.py FEATURE_DIR IMAGE_DIR EXPORTED_FILE...
 
-For each exported file (.safetensors, or .pth with its .json) python/rfm_model.py builds the
-network and loads the state dict (strict), then embeds every image of FEATURE_DIR's
-gallery_paths.txt (PNG, read with torchvision, at the model's size) as the modality that
-gallery_modalities.txt names; each row must be within 1e-4 (max |difference| / max |value|)
-of gallery.npy's.  The grey images (names starting "grey") must have been embedded as infrared,
+For each exported file (.safetensors, read by the safetensors library, or .pth with its .json)
+python/rfm_model.py builds the network and loads the state dict (strict), then embeds every
+image of FEATURE_DIR's gallery_paths.txt (PNG, read with torchvision, at the model's size) as
+the modality that gallery_modalities.txt names; each row must be within 1e-4 (max |difference| /
+max |value|) of gallery.npy's.  An .onnx file (python/export_onnx.py's) is run by onnxruntime,
+on all images at once and one image at a time (its batch is dynamic), to the same 1e-4.  The grey images (names starting "grey") must have been embedded as infrared,
 the others as visible.
 """
 import os
@@ -34,9 +35,25 @@ images = torch.stack([torchvision.io.read_image(os.path.join(image_dir, p), torc
                       for p in paths])
 modality = torch.tensor([1 if m == "infrared" else 0 for m in modalities])
 torch.set_num_threads(1)
+
+
+def onnx_features(path):
+    import onnxruntime
+    session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
+    whole = session.run(["embedding"], {"images": images.numpy(), "modality": modality.numpy()})[0]
+    one_by_one = np.concatenate([session.run(["embedding"], {"images": images[i:i + 1].numpy(),
+                                                              "modality": modality[i:i + 1].numpy()})[0]
+                                 for i in range(images.shape[0])])
+    if not np.allclose(whole, one_by_one, rtol=0, atol=1e-4 * np.abs(whole).max()):
+        failures.append(f"{path}: onnxruntime's features of one image differ from those of the whole batch")
+    return whole
+
+
 for path in exported:
-    model = rfm_model.load_exported(path)
-    theirs = rfm_model.embed(model, images, modality).numpy()
+    if path.endswith(".onnx"):
+        theirs = onnx_features(path)
+    else:
+        theirs = rfm_model.embed(rfm_model.load_exported(path), images, modality).numpy()
     if theirs.shape != ours.shape:
         failures.append(f"{path}: PyTorch's features are {theirs.shape}, ours {ours.shape}")
         continue
