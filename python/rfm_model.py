@@ -23,7 +23,6 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 import torchvision
-from safetensors import safe_open
 
 
 def _stride_one(stage):
@@ -154,7 +153,10 @@ class RfmModel(nn.Module):
 
 
 def read_safetensors(path):
-    """(state dict, metadata) of a safetensors file, read by the safetensors library."""
+    """(state dict, metadata) of a safetensors file, read by the safetensors library (imported
+    here, so that the model and .pth files need torch alone)."""
+    from safetensors import safe_open
+
     with safe_open(path, framework="pt", device="cpu") as f:
         return {name: f.get_tensor(name) for name in f.keys()}, (f.metadata() or {})
 
