@@ -167,12 +167,15 @@ bool has_evaluation_protocol(config::DataConfig::Source source) {
 
 EvaluationReport run_evaluation(const EvaluationRequest& req, std::ostream& log) {
   const RunStateGuard keep;
-  const auto& base = req.config;
+  // The device as training resolves it for one process: a device this
+  // process cannot have is a configuration error naming it, not CUDA's.
+  const auto resources = process::resolve_worker(req.config, comm::ProcessPlacement{});
+  const auto& base = resources.config;
   const auto source = base.data().source();
   const std::string dataset = dataset_of(source);
   const std::string out_dir = req.out_dir.empty() ? (fs::path(base.train().run_dir()) / "eval").string() : req.out_dir;
-  const int threads = process::configure_threads(base.train().threads());
-  const torch::Device device(base.train().device());
+  const int threads = process::configure_threads(resources.threads);
+  const torch::Device device = resources.device;
 
   EvaluationReport report;
   report.set_config_name(base.name());

@@ -96,6 +96,11 @@ head -c 100 "$work/feat/query.npy" >"$work/short.npy" && mkdir -p "$work/cut" &&
 check "truncated features" 5 "cut/query.npy: not a readable .npy matrix" -- \
   "$rfm" evaluate-features --features "$work/cut" --out "$work/eval-x"
 head -c 5000 "$ckpt" >"$work/cut.pt"
+# A device this machine lacks is the configuration's error, as in training, not CUDA's.
+if ! nvidia-smi -L >/dev/null 2>&1; then
+  check "evaluate on a GPU this machine lacks" 2 "^train.device = \"cuda\": rank 0 \(local rank 0\) sees no CUDA device$" -- \
+    "$rfm" evaluate --checkpoint "$ckpt" --set train.device=cuda --out "$work/eval-cuda"
+fi
 check "truncated checkpoint" 5 "cut.pt: unreadable checkpoint" -- "$rfm" evaluate --checkpoint "$work/cut.pt"
 check "inspect a checkpoint" 0 "^weights_digest: [0-9a-f]{16}$" -- "$rfm" inspect --checkpoint "$ckpt"
 cp "$ckpt" "$work/copy.pt"
