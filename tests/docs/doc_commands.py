@@ -10,9 +10,10 @@ SHELL_FENCES = {"", "bash", "sh", "shell", "console"}
 
 
 def blocks(text):
-    """(first line number, [lines]) of each code block of a Markdown text."""
+    """(first line number, [lines]) of each code block of a Markdown text: fenced blocks, and
+    indented ones (4 spaces more than the text they sit in, a list item's included)."""
     lines = text.split("\n")
-    i, in_list = 0, False
+    i, list_indent = 0, None
     while i < len(lines):
         line = lines[i]
         fence = re.match(r"^(\s*)```(\w*)\s*$", line)
@@ -28,19 +29,22 @@ def blocks(text):
                 yield start + 1, body
             i += 1
             continue
+        indent = " " * ((list_indent or 0) + 4)
         previous_blank = i == 0 or lines[i - 1].strip() == ""
-        if line.startswith("    ") and previous_blank and not in_list:
+        if line.startswith(indent) and previous_blank:
             start, body = i, []
-            while i < len(lines) and (lines[i].startswith("    ") or lines[i].strip() == ""):
-                body.append(lines[i][4:])
+            while i < len(lines) and (lines[i].startswith(indent) or
+                                      (lines[i].strip() == "" and i + 1 < len(lines) and lines[i + 1].startswith(indent))):
+                body.append(lines[i][len(indent):])
                 i += 1
-            while body and body[-1].strip() == "":
-                body.pop()
             yield start + 1, body
             continue
         if line.strip():
-            # An indented line right after a list item continues the item.
-            in_list = bool(re.match(r"^\s*([-*+]|\d+\.)\s", line)) or (in_list and line.startswith(" "))
+            item = re.match(r"^(\s*)([-*+]|\d+\.)\s+", line)
+            if item:
+                list_indent = len(item.group(0))
+            elif list_indent is not None and not line.startswith(" " * list_indent):
+                list_indent = None
         i += 1
 
 
@@ -57,7 +61,7 @@ def commands(path):
             if pending_line is None:
                 pending_line = first + offset
             if line.endswith("\\"):
-                pending += line[:-1].rstrip() + " "
+                pending += line[:-1].strip() + " "
                 continue
             pending += line.strip()
             yield pending_line, pending

@@ -15,6 +15,7 @@ rule names runs as written (after the path moves and the training reduction), so
 command in the docs that fails breaks this test.
 """
 import argparse
+import itertools
 import os
 import re
 import shlex
@@ -50,6 +51,7 @@ RULES = [
     (r"\(cd build-asan &&", "skip", "needs the sanitizer build, which scripts/test makes after this suite"),
     (r"^\(cd build && ctest", "ctest", None),
     (r"^module load", "skip", "a site's module system"),
+    (r"curl .*https://", "skip", "downloads from the network (the test writes a file of the same layout)"),
     (r"^python3 -m venv ~/torch", "skip", "downloads PyTorch (4.7 GB)"),
     (r"^(sbatch|srun|scancel|squeue|slurm/)", "skip", SLURM),
     (r"^apptainer", "skip", "needs Apptainer and the network (the image's recipe is deploy/apptainer/rfm.def)"),
@@ -70,12 +72,15 @@ RULES = [
 ]
 
 # One step of a small batch on the CPU; `cuda` becomes `cpu` (the last --set wins).
+# Each such run gets a run folder of its own, so that none resumes another's checkpoint.
 TRAIN_REDUCTION = ("--set train.max_steps=1 --set train.device=cpu --set train.threads=1 "
                    "--set data.loader_threads=1 --set data.ids_per_batch=2 --set data.images_per_modality=1 "
-                   "--set metrics.linger_s=0 --set metrics.base_port=0 --set checkpoint.resume=false")
+                   "--set metrics.linger_s=0 --set metrics.base_port=0")
+RUN_FOLDERS = itertools.count(1)
 # The paper's configurations at a small input and model (the demo's is small already), with
 # the classes of the small synthetic datasets.
 PAPER_CONFIG_REDUCTION = ("--set data.height=64 --set data.width=32 --set model.num_parts=2 --set model.num_classes=0 "
+                          "--set train.device=cpu "
                           "--set evaluation.trials=1")
 PAPER_CONFIGS = ("configs/sysu_mm01.pbtxt", "configs/regdb.pbtxt", "configs/llcm.pbtxt")
 
@@ -148,7 +153,8 @@ def prepare(box):
     box.must(f"{rfm} train --config configs/llcm.pbtxt --set data.root=data/LLCM {one_epoch} "
              f"{PAPER_CONFIG_REDUCTION} --set model.pretrained=", "a short LLCM run")
     box.must(f"{rfm} train --config configs/sysu_mm01.pbtxt --set data.root=data/SYSU-MM01 {one_epoch} "
-             f"{PAPER_CONFIG_REDUCTION} --set model.pretrained= --set train.run_dir=runs/sysu", "a short SYSU-MM01 run")
+             f"{PAPER_CONFIG_REDUCTION} --set model.pretrained=", "a short SYSU-MM01 run")
+    shutil.copytree(box.path("runs", "rfm-sysu-mm01"), box.path("runs", "sysu"))
     for trial in (1, 2):
         box.must(f"{rfm} train --config configs/regdb.pbtxt --set data.root=data/RegDB --set data.regdb_trial={trial} "
                  f"{one_epoch} {PAPER_CONFIG_REDUCTION} --set model.pretrained= --set train.run_dir=runs/regdb-t{trial}",
@@ -165,8 +171,10 @@ def prepare(box):
                 shutil.copy(box.path("tmp", "ours", f), box.path("tmp", name, f))
     # A manifest (path pid camid modality split), a run config, two PNG images, an MPI host file.
     lines = []
+    sysu = box.path("datasets", "synthetic-sysu-mm01")
+    both = sorted(set(os.listdir(os.path.join(sysu, "cam1"))) & set(os.listdir(os.path.join(sysu, "cam3"))))[:4]
     for cam, modality in (("cam1", "visible"), ("cam3", "infrared")):
-        for pid in sorted(os.listdir(box.path("datasets", "synthetic-sysu-mm01", cam)))[:4]:
+        for pid in both:
             folder = os.path.join("datasets", "synthetic-sysu-mm01", cam, pid)
             for image in sorted(os.listdir(box.path(folder)))[:2]:
                 lines.append(f"{folder}/{image}\t{int(pid)}\t{cam[3:]}\t{modality}\ttrain")
@@ -186,19 +194,40 @@ def rewrite(box, command):
     for root in ("/tmp/", "/data/", "/scratch/", "/srv/"):
         c = re.sub(r"(?<![\w.])" + re.escape(root), box.dir + root, c)
     c = re.sub(r"\$\(seq 1 10\)", "$(seq 1 2)", c)
-    trains = re.search(r"rfm (train|launch) ", c)
-    if trains:
-        c = re.sub(r"--np [3-9]\d*", "--np 2", c)
-        main, comment = (c.split("#", 1) + [""])[:2] if " #" in c else (c, "")
-        extra = TRAIN_REDUCTION
-        if any(p in main for p in PAPER_CONFIGS):
-            extra += " " + PAPER_CONFIG_REDUCTION
-            if "model.pretrained=weights/" not in main:
+    c = c.split(" #")[0].rstrip()
+    # The rfm call's own arguments end at a shell operator (a loop's `; done`).
+    call = re.search(r"rfm (train|launch|evaluate|embed|search) ", c)
+    if call:
+        end, depth = call.end(), 0
+        while end < len(c) and not (depth == 0 and c[end] in ";&|"):
+            depth += {"(": 1, ")": -1}.get(c[end], 0)
+            if depth < 0:
+                break
+            end += 1
+        call_end = end
+        args = c[call.start():call_end].rstrip()
+        extra = ""
+        paper = any(p in args for p in PAPER_CONFIGS)
+        if call.group(1) in ("train", "launch"):
+            args = re.sub(r"--np [3-9]\d*", "--np 2", args)
+            # A folder of its own under runs/docs-N/, keeping the documented one's name (a
+            # loop's per-trial folders stay apart).
+            folder = f"runs/docs-{next(RUN_FOLDERS)}"
+            if re.search(r"train\.run_dir=\S", args):
+                args = re.sub(r"train\.run_dir=(\S+)", lambda m: f"train.run_dir={folder}/{m.group(1)}", args)
+                extra = TRAIN_REDUCTION
+            else:
+                extra = TRAIN_REDUCTION + f" --set train.run_dir={folder}"
+            if paper and "model.pretrained=weights/" not in args:
                 extra += " --set model.pretrained="
-        c = main.rstrip() + " " + extra
-    elif re.search(r"rfm evaluate ", c) and any(p in c for p in PAPER_CONFIGS):
-        c = c + " " + PAPER_CONFIG_REDUCTION
-    return c
+        if paper:
+            extra += " " + PAPER_CONFIG_REDUCTION
+            if "RANDOM_IDENTITIES" in args:  # its classes are the configuration's, not a dataset's
+                extra = extra.replace(" --set model.num_classes=0", "")
+        if "train.device=cuda" in args:
+            extra += " --set train.device=cpu"
+        c = c[:call.start()] + (args + " " + extra).rstrip() + " " + c[call_end:].lstrip()
+    return c.rstrip()
 
 
 def first_benchmark(box, command):
@@ -247,9 +276,10 @@ def run_server(box, command):
 
 def run_status(box, command):
     """`rfm status` while a 2-rank job of the demo runs."""
-    run_dir = box.path("runs", "status-job")
+    name = f"status-job-{next(RUN_FOLDERS)}"
+    run_dir = box.path("runs", name)
     job = subprocess.Popen(["bash", "-c", "build/launcher/rfm launch --np 2 --config configs/demo_cpu.pbtxt "
-                            "--set train.run_dir=runs/status-job --set train.max_steps=400 --set train.device=cpu "
+                            f"--set train.run_dir=runs/{name} --set train.max_steps=400 --set train.device=cpu "
                             "--set train.threads=1 --set data.ids_per_batch=2 --set data.images_per_modality=1 "
                             "--set metrics.base_port=0 --set train.eval_every_epochs=0"],
                            cwd=box.dir, env=box.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -262,7 +292,7 @@ def run_status(box, command):
                 return 1, "the job for `rfm status` did not start: " + job.stdout.read()[-1000:]
             time.sleep(0.5)
         address = open(address_file).read().strip()
-        c = command.replace("runs/demo-cpu", "runs/status-job")
+        c = command.replace("runs/demo-cpu", f"runs/{name}").replace("runs/rfm-sysu-mm01", f"runs/{name}")
         c = re.sub(r"--address \S+", f"--address {address}", c)
         for _ in range(60):
             rc, out, _ = box.sh(c)
