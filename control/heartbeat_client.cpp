@@ -53,6 +53,8 @@ struct HeartbeatClient::State {
   Clock::time_point last_answer = Clock::now();
   double images_per_second = 0;
   std::string metrics_address;
+  int exit_code = 0;
+  std::string error;
   bool finished = false, lost = false;
   std::array<char, 4096> buffer{};
   FrameReader reader;
@@ -81,6 +83,8 @@ struct HeartbeatClient::State {
     h->set_host(host);
     h->set_pid(static_cast<int32_t>(::getpid()));
     h->set_metrics_address(metrics_address);
+    h->set_exit_code(exit_code);
+    h->set_error(error);
     return frame(m);
   }
 
@@ -187,8 +191,19 @@ void HeartbeatClient::set_metrics_address(const std::string& address) {
   state_->metrics_address = address;
 }
 
-void HeartbeatClient::finish() {
-  update(state_->step, "done");
+void HeartbeatClient::finish() { say_last(state_->step, "done"); }
+
+void HeartbeatClient::fail(int exit_code, const std::string& error) {
+  {
+    std::lock_guard<std::mutex> lock(state_->mutex);
+    state_->exit_code = exit_code;
+    state_->error = error;
+  }
+  say_last(state_->step, "failed");
+}
+
+void HeartbeatClient::say_last(int64_t step, const std::string& phase) {
+  update(step, phase);
   auto state = state_;
   // On the client's own thread: the socket is not thread-safe.
   boost::asio::post(state->io, [state] {

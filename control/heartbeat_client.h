@@ -36,8 +36,14 @@ class HeartbeatClient {
   // Sends phase "done" at once and closes: the supervisor expects the
   // disconnect that follows.
   void finish();
+  // Sends phase "failed" with the exit code this worker ends with and its
+  // one-line error, at once, and closes.
+  void fail(int exit_code, const std::string& error);
 
  private:
+  // Sends `phase` at once, waits (bounded) until it is out, and stops.
+  void say_last(int64_t step, const std::string& phase);
+
   struct State;
   std::shared_ptr<State> state_;
 };

@@ -14,10 +14,21 @@
 #include "control/framing.h"
 
 namespace rfm::control {
+
+using Clock = std::chrono::steady_clock;
+
+// What the supervisor knows of one rank.  Outside the anonymous namespace:
+// JobSupervisor::State holds them, and a type with external linkage must
+// not hold one without it.
+struct RankRecord {
+  bool connected = false, ever_connected = false, done = false;
+  Heartbeat last;
+  Clock::time_point heartbeat_at, phase_since;
+};
+
 namespace {
 
 using boost::asio::ip::tcp;
-using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
@@ -30,12 +41,6 @@ int phase_order(const std::string& phase) {
   }
   return -1;
 }
-
-struct RankRecord {
-  bool connected = false, ever_connected = false, done = false;
-  Heartbeat last;
-  Clock::time_point heartbeat_at, phase_since;
-};
 
 std::string describe(int rank, const RankRecord& r) {
   std::ostringstream s;
@@ -63,14 +68,16 @@ struct JobSupervisor::State {
   std::vector<RankRecord> ranks;
   Clock::time_point started = Clock::now();
   std::string failure;
+  int failure_exit_code = 0;  // a rank's own, when its "failed" message was the failure
   std::vector<std::shared_ptr<tcp::socket>> sockets;  // touched on the io thread only
   std::atomic<size_t> open_sockets{0};
 
-  void fail(const std::string& reason) {
+  void fail(const std::string& reason, int exit_code = 0) {
     {
       std::lock_guard<std::mutex> lock(mutex);
       if (!failure.empty()) return;
       failure = reason;
+      failure_exit_code = exit_code;
     }
     // Tell every worker still connected to stop, then the owner.
     ControlMessage abort;
@@ -124,14 +131,23 @@ struct JobSupervisor::State {
       const auto& h = m.heartbeat();
       if (h.rank() < 0 || h.rank() >= options.world_size) return;
       *rank = h.rank();
-      std::lock_guard<std::mutex> lock(mutex);
+      std::unique_lock<std::mutex> lock(mutex);
       auto& r = ranks[static_cast<size_t>(h.rank())];
       const bool moved = !r.ever_connected || h.phase() != r.last.phase() || h.step() != r.last.step();
       r.connected = r.ever_connected = true;
       r.heartbeat_at = Clock::now();
       if (moved) r.phase_since = Clock::now() - std::chrono::duration_cast<Clock::duration>(
                                                     std::chrono::duration<double>(h.phase_seconds()));
-      r.done = h.phase() == "done";
+      // A rank that failed says so before it exits: its disconnect is
+      // expected, and its own error is the job's.
+      r.done = h.phase() == "done" || h.phase() == "failed";
+      std::string own_failure;
+      if (h.phase() == "failed") {
+        std::ostringstream s;
+        s << "rank " << h.rank() << " (" << h.host() << " pid " << h.pid() << ") failed at step " << h.step()
+          << " (exit " << h.exit_code() << "): " << h.error();
+        own_failure = s.str();
+      }
       const bool new_target = !h.metrics_address().empty() && h.metrics_address() != r.last.metrics_address();
       r.last = h;
       if (new_target && options.on_metrics_targets) {
@@ -140,6 +156,11 @@ struct JobSupervisor::State {
           if (!ranks[k].last.metrics_address().empty()) targets[static_cast<int>(k)] = ranks[k].last.metrics_address();
         }
         options.on_metrics_targets(targets);
+      }
+      if (!own_failure.empty()) {
+        lock.unlock();
+        fail(own_failure, h.exit_code());
+        lock.lock();
       }
       reply.mutable_ack()->set_abort(!failure.empty());
       reply.mutable_ack()->set_reason(failure);
@@ -299,6 +320,11 @@ StatusReply JobSupervisor::status() const {
 }
 
 bool JobSupervisor::finished() const { return status().state() == "finished"; }
+
+int JobSupervisor::failure_exit_code() const {
+  std::lock_guard<std::mutex> lock(state_->mutex);
+  return state_->failure_exit_code;
+}
 
 size_t JobSupervisor::open_connections() const { return state_->open_sockets.load(); }
 

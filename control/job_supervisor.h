@@ -9,7 +9,8 @@
 //   - stays in one compute phase for rank_timeout_s while heartbeating (hung;
 //     when every rank is stuck, the one furthest behind is named).
 // Evaluation is exempt from the last rule (it may take long on rank 0 while
-// the others wait).  It answers status requests with every rank's step,
+// the others wait).  A rank that reports phase "failed" (its own error, with
+// the exit code it ends with) fails the job at once, naming that error.  It answers status requests with every rank's step,
 // phase and throughput.
 
 #include <functional>
@@ -46,6 +47,10 @@ class JobSupervisor {
   StatusReply status() const;
   // True once every rank reported phase "done".
   bool finished() const;
+  // The exit code a rank reported with phase "failed" when that was the
+  // job's failure; 0 when the failure was another (a disconnect, a timeout)
+  // or there is none.
+  int failure_exit_code() const;
   // Connections open now (ranks and status clients not yet gone).
   size_t open_connections() const;
 

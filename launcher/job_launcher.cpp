@@ -102,7 +102,10 @@ Attempt run_attempt(const LaunchRequest& request, int restart) {
       }
       if (!verdict.empty()) {
         std::cerr << "rfm launch: " << verdict << "; the job was aborted" << std::endl;
-        attempt.exit_code = kExitRankFailure;
+        // A rank's own failure keeps its exit code (a dataset error stays 4,
+        // and is not restarted); a rank that died or hung is 6.
+        const int own = supervisor.failure_exit_code();
+        attempt.exit_code = own != 0 ? own : kExitRankFailure;
       } else if (WIFEXITED(status)) {
         attempt.exit_code = WEXITSTATUS(status);
       } else {

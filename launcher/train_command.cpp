@@ -41,11 +41,25 @@ int count_from_environment(const char* name) {
   return end != v && *end == '\0' && n > 0 && n < (1L << 30) ? static_cast<int>(n) : 0;
 }
 
+// The exception being handled, as one line (for the supervisor).
+std::string current_error_line() {
+  try {
+    throw;
+  } catch (const std::exception& e) {
+    std::string line = e.what();
+    line = line.substr(0, line.find('\n'));
+    return line;
+  } catch (...) {
+    return "an unknown error";
+  }
+}
+
 int train(const ParsedArguments& args) {
   const auto config = load_config(args);
   comm::MpiSession session;
   const auto& placement = session.placement();
   const std::string who = placement.world_size > 1 ? "rank " + std::to_string(placement.rank) + ": " : "";
+  std::unique_ptr<WorkerSupervision> supervision;
   try {
     std::ofstream rank_log;
     std::ostream* log = &std::cout;
@@ -57,13 +71,13 @@ int train(const ParsedArguments& args) {
     }
     // The device, threads and effective config, once, for everything below.
     const auto resources = process::resolve_worker(config, placement);
-    WorkerSupervision supervision(config, session);
+    supervision = std::make_unique<WorkerSupervision>(config, session);
     std::unique_ptr<WorkerMetrics> metrics;
     if (config.metrics().enabled()) {
       metrics = std::make_unique<WorkerMetrics>(config, placement, resources.device, *log);
       std::cout << "rfm: " << who << "metrics at http://" << metrics->address() << "/metrics" << std::endl;
-      supervision.set_metrics_address(metrics->address());
-      if (!supervision.supervised()) prometheus_targets_writer(config)({{placement.rank, metrics->address()}});
+      supervision->set_metrics_address(metrics->address());
+      if (!supervision->supervised()) prometheus_targets_writer(config)({{placement.rank, metrics->address()}});
     }
     // Serve the final values a while longer (metrics.linger_s), on success
     // and on failure alike.
@@ -89,15 +103,16 @@ int train(const ParsedArguments& args) {
       std::cerr << line << std::endl;
       std::_Exit(kExitRankFailure);
     });
-    context.on_phase = [&](engine::Phase p, int64_t step) { supervision.update(step, engine::phase_name(p)); };
+    context.on_phase = [&](engine::Phase p, int64_t step) { supervision->update(step, engine::phase_name(p)); };
     context.on_step = [&](const engine::StepStats& s) {
-      supervision.set_images_per_second(static_cast<double>(s.images) / std::max(s.seconds + s.data_seconds, 1e-9));
+      supervision->set_images_per_second(static_cast<double>(s.images) / std::max(s.seconds + s.data_seconds, 1e-9));
     };
     const auto outcome = run::run_training(config, *log, context);
-    supervision.finish();
+    supervision->finish();
     return outcome.stopped_by_signal ? run::kExitRequeue : 0;
   } catch (...) {
     const int code = report_failure(who, nullptr, command_table());
+    if (supervision) supervision->fail(code, current_error_line());
     if (placement.world_size > 1) session.abort(code);
     return code;
   }

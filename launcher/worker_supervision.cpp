@@ -90,6 +90,10 @@ void WorkerSupervision::set_metrics_address(const std::string& address) {
   if (client_) client_->set_metrics_address(address);
 }
 
+void WorkerSupervision::fail(int exit_code, const std::string& error) {
+  if (client_) client_->fail(exit_code, error);
+}
+
 void WorkerSupervision::finish() {
   if (client_) client_->finish();
   if (supervisor_) {

@@ -40,6 +40,10 @@ class WorkerSupervision {
   // Reports "done"; rank 0 (when it hosts the supervisor) waits briefly for
   // the other ranks' "done" so that their disconnects are not failures.
   void finish();
+  // Tells the supervisor this worker fails with `exit_code` and why, before
+  // it exits: the launcher then reports this error and exit code, not a
+  // rank that disconnected.
+  void fail(int exit_code, const std::string& error);
 
  private:
   std::unique_ptr<control::JobSupervisor> supervisor_;

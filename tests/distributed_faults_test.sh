@@ -2,7 +2,8 @@
 # Real multi-process runs (two MPI ranks on CPU, tiny model, in-memory
 # identities): `rfm launch` with `rfm status`; a SIGSTOPped rank and a
 # killed rank end the whole job within 60 s, naming the rank; SIGUSR1 makes
-# the job checkpoint and exit 75, and the next launch resumes.
+# the job checkpoint and exit 75, and the next launch resumes; a rank's own
+# error keeps its exit code and is not restarted.
 set -uo pipefail
 rfm=$1
 # shellcheck source=process_test_harness.sh
@@ -71,5 +72,16 @@ if rank1_pid "$work/preempt" >/dev/null; then
 else
   fail "preempt: ranks never reported progress"; cat "$work/preempt.log"
 fi
+
+# 4. A rank's own error under `rfm launch` (a non-finite loss at lr 1e6) keeps
+# its exit code (3, not 6 for a rank that disconnected), names the error,
+# and is not restarted: it would recur from the same checkpoint.
+"$rfm" launch --np 2 --max-restarts 2 "${common[@]}" --set optimizer.lr=1e6 --set train.max_steps=20 \
+  --set train.run_dir="$work/nan" >"$work/nan.log" 2>&1; rc=$?
+[[ $rc -eq 3 ]] || { fail "non-finite loss under launch: exit $rc, expected 3"; grep "rfm launch" "$work/nan.log"; }
+grep -Eq "^rfm launch: rank [01] \(.*\) failed at step [0-9]+ \(exit 3\): step [0-9]+: non-finite loss" "$work/nan.log" ||
+  fail "non-finite loss under launch: the rank's own error is not named"
+! grep -q "restart 1 of" "$work/nan.log" || fail "non-finite loss under launch: restarted"
+echo "non-finite loss under launch: exit $rc, not restarted: $(grep -m1 '^rfm launch: rank' "$work/nan.log" | cut -c1-100)"
 
 finish "distributed faults: all passed"

@@ -138,6 +138,40 @@ TEST(Supervisor, NamesARankThatDisconnects) {
   EXPECT_EQ(query_status(local(supervisor.port())).state().rfind("failed: rank 1", 0), 0u);
 }
 
+TEST(Supervisor, ARankThatFailsNamesItsOwnErrorAndExitCode) {
+  Verdict verdict;
+  JobSupervisor supervisor(options(2, 30), [&](const std::string& r) { verdict.set(r); });
+  Verdict told;
+  HeartbeatClient r0(client(supervisor.port(), 0, 2), [&](const std::string& r) { told.set(r); });
+  {
+    HeartbeatClient r1(client(supervisor.port(), 1, 2), [](const std::string&) {});
+    r1.update(5, "data");
+    std::this_thread::sleep_for(200ms);
+    r1.fail(4, "sampler: the checkpoint's batch shape is 8x2, this run's is 2x1");
+  }  // and then it exits: the disconnect that follows is not the failure
+  const auto reason = verdict.wait(5s);
+  EXPECT_EQ(reason.rfind("rank 1 (", 0), 0u) << reason;
+  EXPECT_NE(reason.find("failed at step 5 (exit 4): sampler: the checkpoint's batch shape is 8x2"), std::string::npos)
+      << reason;
+  EXPECT_EQ(reason.find("disconnected"), std::string::npos) << reason;
+  EXPECT_EQ(supervisor.failure_exit_code(), 4);
+  // The other rank is told to stop.
+  EXPECT_NE(told.wait(5s).find("rank 1"), std::string::npos);
+  EXPECT_EQ(query_status(local(supervisor.port())).state().rfind("failed: rank 1", 0), 0u);
+}
+
+TEST(Supervisor, ADisconnectHasNoExitCodeOfItsOwn) {
+  Verdict verdict;
+  JobSupervisor supervisor(options(1, 30), [&](const std::string& r) { verdict.set(r); });
+  {
+    HeartbeatClient r0(client(supervisor.port(), 0, 1), [](const std::string&) {});
+    r0.update(1, "forward");
+    std::this_thread::sleep_for(200ms);
+  }
+  EXPECT_NE(verdict.wait(5s).find("disconnected"), std::string::npos);
+  EXPECT_EQ(supervisor.failure_exit_code(), 0);
+}
+
 TEST(Supervisor, NamesASilentRankAndAbortsTheOthers) {
   Verdict verdict;
   JobSupervisor supervisor(options(2, 0.6), [&](const std::string& r) { verdict.set(r); });
