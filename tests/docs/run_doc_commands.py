@@ -72,7 +72,8 @@ RULES = [
 ]
 
 # One step of a small batch on the CPU; `cuda` becomes `cpu` (the last --set wins).
-# Each such run gets a run folder of its own, so that none resumes another's checkpoint.
+# None resumes a checkpoint another run of another shape wrote (checkpoint.resume=false, or
+# a folder of its own where the command restarts).
 TRAIN_REDUCTION = ("--set train.max_steps=1 --set train.device=cpu --set train.threads=1 "
                    "--set data.loader_threads=1 --set data.ids_per_batch=2 --set data.images_per_modality=1 "
                    "--set metrics.linger_s=0 --set metrics.base_port=0")
@@ -196,7 +197,7 @@ def rewrite(box, command):
     c = re.sub(r"\$\(seq 1 10\)", "$(seq 1 2)", c)
     c = c.split(" #")[0].rstrip()
     # The rfm call's own arguments end at a shell operator (a loop's `; done`).
-    call = re.search(r"rfm (train|launch|evaluate|embed|search) ", c)
+    call = re.search(r"rfm (train|launch|evaluate|embed|search|pack) ", c)
     if call:
         end, depth = call.end(), 0
         while end < len(c) and not (depth == 0 and c[end] in ";&|"):
@@ -210,14 +211,11 @@ def rewrite(box, command):
         paper = any(p in args for p in PAPER_CONFIGS)
         if call.group(1) in ("train", "launch"):
             args = re.sub(r"--np [3-9]\d*", "--np 2", args)
-            # A folder of its own under runs/docs-N/, keeping the documented one's name (a
-            # loop's per-trial folders stay apart).
-            folder = f"runs/docs-{next(RUN_FOLDERS)}"
-            if re.search(r"train\.run_dir=\S", args):
-                args = re.sub(r"train\.run_dir=(\S+)", lambda m: f"train.run_dir={folder}/{m.group(1)}", args)
-                extra = TRAIN_REDUCTION
+            if "--max-restarts" in args:
+                # A restart resumes, so it needs a folder no other run wrote.
+                extra = TRAIN_REDUCTION + f" --set train.run_dir=runs/docs-{next(RUN_FOLDERS)}"
             else:
-                extra = TRAIN_REDUCTION + f" --set train.run_dir={folder}"
+                extra = TRAIN_REDUCTION + " --set checkpoint.resume=false"
             if paper and "model.pretrained=weights/" not in args:
                 extra += " --set model.pretrained="
         if paper:
