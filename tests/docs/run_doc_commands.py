@@ -41,6 +41,7 @@ BUILDS = "rebuilds or reconfigures the build this test runs from"
 #   bench: a Google Benchmark program, its first case briefly
 #   server: started, asked over HTTP, stopped
 #   status: asked while a 2-rank job runs
+#   ctest, gtest: a part of the suite this test is in; here only what it selects is listed
 RULES = [
     (r"^bash scripts/setup", "skip", "installs Debian packages and PyPI wheels (root, network); scripts/test runs it first"),
     (r"^bash scripts/test-sanitizers", "skip", "the sanitizer build, the second half of scripts/test"),
@@ -50,6 +51,7 @@ RULES = [
     (r"^cmake -S \. -B build-bench", "skip", "the test `bench_only_configuration` configures and builds it"),
     (r"\(cd build-asan &&", "skip", "needs the sanitizer build, which scripts/test makes after this suite"),
     (r"^\(cd build && ctest", "ctest", None),
+    (r"build/tests/rfm_\w+_tests", "gtest", None),
     (r"^module load", "skip", "a site's module system"),
     (r"curl .*https://", "skip", "downloads from the network (the test writes a file of the same layout)"),
     (r"^python3 -m venv ~/torch", "skip", "downloads PyTorch (4.7 GB)"),
@@ -339,7 +341,7 @@ def main():
         done = {}
         for rel, line, command, (kind, arg) in planned:
             where = f"{rel}:{line}"
-            key = re.sub(r'^SEEDS="[^"]*" ', "", command.split(" #")[0]).strip()
+            key = re.sub(r'^(SEEDS|ROWS)="[^"]*" ', "", command.split(" #")[0]).strip()
             if key in done:
                 print(f"same  {where}: {command[:110]}  (as {done[key]})", flush=True)
                 continue
@@ -357,6 +359,11 @@ def main():
                 rc, out = run_server(box, c)
             elif kind == "status":
                 rc, out = run_status(box, c)
+            elif kind == "gtest":
+                # The suite runs these cases; here the program must select some.
+                rc, out, _ = box.sh(c.split("#")[0] + " --gtest_list_tests")
+                if rc == 0 and not re.search(r"^  \S", out, re.M):
+                    rc, out = 1, "selects no test:\n" + out
             elif kind == "ctest":
                 rc, out, _ = box.sh(c.split("#")[0].replace("ctest", "ctest -N", 1))
                 if rc == 0 and not re.search(r"Total Tests: [1-9]", out):
@@ -365,8 +372,10 @@ def main():
                 rc, out, _ = box.sh(c.split("#")[0] + " --set train.epochs=1 --set train.steps_per_epoch=2"
                                     " --set train.eval_every_epochs=1 --set evaluation.trials=1")
             elif kind == "table2":
+                # One seed, and one row unless the command picks rows.
                 c = re.sub(r'^SEEDS="[^"]*" ', "", c)
-                rc, out, _ = box.sh("SEEDS=1 " + c.split("#")[0] + " --set train.epochs=1 --set train.steps_per_epoch=1"
+                rows = "" if c.startswith("ROWS=") else "ROWS=5 "
+                rc, out, _ = box.sh("SEEDS=1 " + rows + c.split("#")[0] + " --set train.epochs=1 --set train.steps_per_epoch=1"
                                     " --set train.eval_every_epochs=0 --set evaluation.trials=1")
             else:
                 rc, out, _ = box.sh(c)
