@@ -1,5 +1,6 @@
 // rfm synthesize: writes the synthetic VIS/NIR dataset.
 
+#include <iomanip>
 #include <iostream>
 
 #include "dataset/synthetic/synthetic_dataset.h"
@@ -23,7 +24,7 @@ Command synthesize_command() {
               << " dataset in " << s.output << ": " << s.identities << " identities (" << y.train_identities()
               << " train, " << y.test_identities() << " test), " << s.visible_images << " visible + "
               << s.infrared_images << " infrared images";
-    if (!s.reused) std::cout << " in " << s.seconds << " s";
+    if (!s.reused) std::cout << " in " << std::fixed << std::setprecision(1) << s.seconds << std::defaultfloat << " s";
     std::cout << "\n";
     return 0;
   };

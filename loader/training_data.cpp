@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <iomanip>
 #include <thread>
 
 #include "dataset/dataset_source.h"
@@ -38,7 +39,8 @@ dataset::ValidationReport build_pack(const config::RunConfig& config, std::ostre
   const auto index = dataset::write_pack(d.pack(), listing, o, report);
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   log << "packed " << index.images_size() << " images of " << listing.name << " at " << o.height << "x" << o.width
-      << " into " << d.pack() << " in " << s << " s (" << report.corrupt_skipped << " corrupt skipped)" << std::endl;
+      << " into " << d.pack() << " in " << std::fixed << std::setprecision(1) << s << std::defaultfloat << " s ("
+      << report.corrupt_skipped << " corrupt skipped)" << std::endl;
   return report;
 }
 
