@@ -5,9 +5,9 @@
 # The Slurm scripts find the installed rfm from RFM_HOME=PREFIX/share/rfm-cluster
 # (slurm/rfm-step).  rfm keeps, as its install run path, the folders of the
 # libraries it was linked against outside the system's (LibTorch's, the
-# wheel's NCCL, CUDA's runtime), so that it runs where it was built for
-# without LD_LIBRARY_PATH; a container that moves LibTorch elsewhere sets
-# its loader path instead (deploy/apptainer/rfm.def).
+# wheel's NCCL, CUDA's runtime), so that it runs without LD_LIBRARY_PATH as
+# long as that Python environment stays where it is (deploy/apptainer/rfm.def
+# installs into the image beside its environment).
 include(GNUInstallDirs)
 set(rfm_share_dir ${CMAKE_INSTALL_DATADIR}/rfm-cluster)
 # The folders named one by one: CMake's INSTALL_RPATH_USE_LINK_PATH would also

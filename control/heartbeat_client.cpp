@@ -191,7 +191,7 @@ void HeartbeatClient::set_metrics_address(const std::string& address) {
   state_->metrics_address = address;
 }
 
-void HeartbeatClient::finish() { say_last(state_->step, "done"); }
+void HeartbeatClient::finish() { say_last("done"); }
 
 void HeartbeatClient::fail(int exit_code, const std::string& error) {
   {
@@ -199,10 +199,15 @@ void HeartbeatClient::fail(int exit_code, const std::string& error) {
     state_->exit_code = exit_code;
     state_->error = error;
   }
-  say_last(state_->step, "failed");
+  say_last("failed");
 }
 
-void HeartbeatClient::say_last(int64_t step, const std::string& phase) {
+void HeartbeatClient::say_last(const std::string& phase) {
+  int64_t step;
+  {
+    std::lock_guard<std::mutex> lock(state_->mutex);
+    step = state_->step;
+  }
   update(step, phase);
   auto state = state_;
   // On the client's own thread: the socket is not thread-safe.

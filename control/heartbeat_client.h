@@ -41,8 +41,9 @@ class HeartbeatClient {
   void fail(int exit_code, const std::string& error);
 
  private:
-  // Sends `phase` at once, waits (bounded) until it is out, and stops.
-  void say_last(int64_t step, const std::string& phase);
+  // Sends `phase` (at the last step) at once, waits (bounded) until it is
+  // out, and stops.
+  void say_last(const std::string& phase);
 
   struct State;
   std::shared_ptr<State> state_;

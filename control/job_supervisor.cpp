@@ -141,15 +141,12 @@ struct JobSupervisor::State {
       // A rank that failed says so before it exits: its disconnect is
       // expected, and its own error is the job's.
       r.done = h.phase() == "done" || h.phase() == "failed";
-      std::string own_failure;
-      if (h.phase() == "failed") {
-        std::ostringstream s;
-        s << "rank " << h.rank() << " (" << h.host() << " pid " << h.pid() << ") failed at step " << h.step()
-          << " (exit " << h.exit_code() << "): " << h.error();
-        own_failure = s.str();
-      }
       const bool new_target = !h.metrics_address().empty() && h.metrics_address() != r.last.metrics_address();
       r.last = h;
+      const std::string own_failure = h.phase() != "failed"
+                                          ? ""
+                                          : describe(h.rank(), r) + " failed at step " + std::to_string(h.step()) +
+                                                " (exit " + std::to_string(h.exit_code()) + "): " + h.error();
       if (new_target && options.on_metrics_targets) {
         std::map<int, std::string> targets;
         for (size_t k = 0; k < ranks.size(); ++k) {

@@ -10,8 +10,8 @@
 //     when every rank is stuck, the one furthest behind is named).
 // Evaluation is exempt from the last rule (it may take long on rank 0 while
 // the others wait).  A rank that reports phase "failed" (its own error, with
-// the exit code it ends with) fails the job at once, naming that error.  It answers status requests with every rank's step,
-// phase and throughput.
+// the exit code it ends with) fails the job at once, naming that error.  It
+// answers status requests with every rank's step, phase and throughput.
 
 #include <functional>
 #include <map>

@@ -25,7 +25,6 @@ import sys
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import rfm_model  # noqa: E402
@@ -44,20 +43,13 @@ class Embedder(nn.Module):
 
     def features(self, x, modality):
         m = self.model
+        if m.attention != "mam":
+            return m(x, modality)[2]  # no modality-dependent shapes: the model's own forward
         block3 = m.backbone.forward_to_layer3(x)
-        if m.attention == "mam":
-            visible = torch.sigmoid(m.mam.visible_stage(block3).mean(1, keepdim=True))
-            infrared = torch.sigmoid(m.mam.infrared_stage(block3).mean(1, keepdim=True))
-            attention = torch.where((modality == 1).view(-1, 1, 1, 1), infrared, visible)
-            feature = block3 * attention if m.reweighting == "plain" else block3 * (attention + 1.0)
-        else:
-            feature = m.backbone.layer4(block3)
-            if m.attention == "spatial":
-                feature = feature * m.spatial(feature)
-        head = m.head
-        pooled = F.adaptive_avg_pool2d(feature, (head.parts, 1)).squeeze(-1)
-        parts = [head.norms[k](head.reducers[k](pooled[:, :, k])) for k in range(head.parts)]
-        return torch.stack(parts, 1).flatten(1)
+        visible = torch.sigmoid(m.mam.visible_stage(block3).mean(1, keepdim=True))
+        infrared = torch.sigmoid(m.mam.infrared_stage(block3).mean(1, keepdim=True))
+        attention = torch.where((modality == 1).view(-1, 1, 1, 1), infrared, visible)
+        return m.head(m.reweight(block3, attention))[1].flatten(1)
 
     def forward(self, images, modality):
         x = (images.float() / 255.0 - self.mean) / self.std

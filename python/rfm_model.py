@@ -136,6 +136,10 @@ class RfmModel(nn.Module):
         elif part_fc_init != "pytorch":
             raise ValueError("part_fc_init must be pytorch or kaiming_fan_out, got " + part_fc_init)
 
+    def reweight(self, block3, attention):
+        """Eq. 7's re-weighting of the block-3 map by MAM's attention (model.mam_reweighting)."""
+        return block3 * attention if self.reweighting == "plain" else block3 * (attention + 1.0)
+
     def forward(self, images, modality):
         """Returns (metric features [N, K, D], part logits [K, N, C], embedding [N, K*D],
         [(visible logits, index), (infrared logits, index)] or [])."""
@@ -143,7 +147,7 @@ class RfmModel(nn.Module):
         branches = []
         if self.attention == "mam":
             attention, branches = self.mam(block3, modality)
-            feature = block3 * attention if self.reweighting == "plain" else block3 * (attention + 1.0)
+            feature = self.reweight(block3, attention)
         else:
             feature = self.backbone.layer4(block3)
             if self.attention == "spatial":

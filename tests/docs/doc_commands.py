@@ -53,7 +53,7 @@ def commands(path):
     with open(path) as f:
         text = f.read()
     for first, body in blocks(text):
-        n, pending, pending_line = first, "", None
+        pending, pending_line = "", None
         for offset, raw in enumerate(body):
             line = raw.rstrip()
             if not pending and (not line.strip() or line.lstrip().startswith("#")):

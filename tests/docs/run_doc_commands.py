@@ -83,14 +83,13 @@ RUN_FOLDERS = itertools.count(1)
 # The paper's configurations at a small input and model (the demo's is small already), with
 # the classes of the small synthetic datasets.
 PAPER_CONFIG_REDUCTION = ("--set data.height=64 --set data.width=32 --set model.num_parts=2 --set model.num_classes=0 "
-                          "--set train.device=cpu "
-                          "--set evaluation.trials=1")
+                          "--set train.device=cpu --set evaluation.trials=1")
 PAPER_CONFIGS = ("configs/sysu_mm01.pbtxt", "configs/regdb.pbtxt", "configs/llcm.pbtxt")
 
 
 class Sandbox:
     def __init__(self, source, build, python, keep):
-        self.source, self.build, self.python = source, build, python
+        self.python = python
         self.dir = tempfile.mkdtemp(prefix="rfm-docs-")
         self.keep = keep
         for name in ("configs", "python", "slurm", "deploy", "scripts", "bench", "tests", "proto"):
@@ -99,10 +98,9 @@ class Sandbox:
         bin_dir = os.path.join(self.dir, "bin")
         os.makedirs(bin_dir)
         os.symlink(os.path.join(build, "launcher", "rfm"), os.path.join(bin_dir, "rfm"))
-        python_bin = os.path.dirname(python)
-        for tool in ("tensorboard",):
-            if os.path.exists(os.path.join(python_bin, tool)):
-                os.symlink(os.path.join(python_bin, tool), os.path.join(bin_dir, tool))
+        tensorboard = os.path.join(os.path.dirname(python), "tensorboard")
+        if os.path.exists(tensorboard):
+            os.symlink(tensorboard, os.path.join(bin_dir, "tensorboard"))
         self.env = dict(os.environ, PATH=bin_dir + os.pathsep + os.environ["PATH"], RFM_PYTHON=python,
                         OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
                         OMPI_MCA_rmaps_base_oversubscribe="1", RFM_SKIP_SETUP="1")
@@ -112,13 +110,13 @@ class Sandbox:
         return os.path.join(self.dir, *parts)
 
     def sh(self, command, timeout=600):
-        started = time.monotonic()
+        """(exit code, stdout and stderr) of COMMAND run by bash in the scratch checkout."""
         p = subprocess.run(["bash", "-c", command], cwd=self.dir, env=self.env, stdout=subprocess.PIPE,
                            stderr=subprocess.STDOUT, text=True, timeout=timeout)
-        return p.returncode, p.stdout, time.monotonic() - started
+        return p.returncode, p.stdout
 
     def must(self, command, what):
-        rc, out, _ = self.sh(command)
+        rc, out = self.sh(command)
         if rc != 0:
             raise RuntimeError(f"preparing {what}: `{command}` exited {rc}:\n{out[-2000:]}")
         return out
@@ -234,7 +232,7 @@ def first_benchmark(box, command):
     """COMMAND with only its first benchmark case, once, briefly."""
     listing = re.sub(r"(build/bench/rfm_\w+_bench)", r"\1 --benchmark_list_tests=true", command, count=1)
     listing = listing.replace("mpirun -np 2 ", "")
-    rc, out, _ = box.sh(listing)
+    rc, out = box.sh(listing)
     names = [line for line in out.split("\n") if line and not line.startswith(("rfm", "warning"))]
     if rc != 0 or not names:
         return None, f"listing its cases exited {rc}: {out[-500:]}"
@@ -250,7 +248,7 @@ def free_port():
 
 def run_server(box, command):
     port = free_port()
-    server = subprocess.Popen(["bash", "-c", command.split("#")[0] + f" --port {port} --host 127.0.0.1"],
+    server = subprocess.Popen(["bash", "-c", command + f" --port {port} --host 127.0.0.1"],
                               cwd=box.dir, env=box.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         deadline = time.monotonic() + 90
@@ -295,7 +293,7 @@ def run_status(box, command):
         c = command.replace("runs/demo-cpu", f"runs/{name}").replace("runs/rfm-sysu-mm01", f"runs/{name}")
         c = re.sub(r"--address \S+", f"--address {address}", c)
         for _ in range(60):
-            rc, out, _ = box.sh(c)
+            rc, out = box.sh(c)
             if rc == 0 and re.search(r"^1\s", out, re.M):
                 return rc, out
             time.sleep(1)
@@ -354,31 +352,31 @@ def main():
             t0 = time.monotonic()
             if kind == "bench":
                 c, why = first_benchmark(box, c)
-                rc, out = (1, why) if c is None else box.sh(c)[:2]
+                rc, out = (1, why) if c is None else box.sh(c)
             elif kind == "server":
                 rc, out = run_server(box, c)
             elif kind == "status":
                 rc, out = run_status(box, c)
             elif kind == "gtest":
                 # The suite runs these cases; here the program must select some.
-                rc, out, _ = box.sh(c.split("#")[0] + " --gtest_list_tests")
+                rc, out = box.sh(c + " --gtest_list_tests")
                 if rc == 0 and not re.search(r"^  \S", out, re.M):
                     rc, out = 1, "selects no test:\n" + out
             elif kind == "ctest":
-                rc, out, _ = box.sh(c.split("#")[0].replace("ctest", "ctest -N", 1))
+                rc, out = box.sh(c.replace("ctest", "ctest -N", 1))
                 if rc == 0 and not re.search(r"Total Tests: [1-9]", out):
                     rc, out = 1, "selects no test:\n" + out
             elif kind == "demo":
-                rc, out, _ = box.sh(c.split("#")[0] + " --set train.epochs=1 --set train.steps_per_epoch=2"
+                rc, out = box.sh(c + " --set train.epochs=1 --set train.steps_per_epoch=2"
                                     " --set train.eval_every_epochs=1 --set evaluation.trials=1")
             elif kind == "table2":
                 # One seed, and one row unless the command picks rows.
                 c = re.sub(r'^SEEDS="[^"]*" ', "", c)
                 rows = "" if c.startswith("ROWS=") else "ROWS=5 "
-                rc, out, _ = box.sh("SEEDS=1 " + rows + c.split("#")[0] + " --set train.epochs=1 --set train.steps_per_epoch=1"
+                rc, out = box.sh("SEEDS=1 " + rows + c + " --set train.epochs=1 --set train.steps_per_epoch=1"
                                     " --set train.eval_every_epochs=0 --set evaluation.trials=1")
             else:
-                rc, out, _ = box.sh(c)
+                rc, out = box.sh(c)
             seconds = time.monotonic() - t0
             ran += 1
             ok = rc == want_rc and (want_output is None or re.search(want_output, out, re.M))
