@@ -1,8 +1,8 @@
 #include "evaluation/npy_file.h"
 
+#include <cctype>
 #include <cstring>
 #include <fstream>
-#include <regex>
 #include <sstream>
 
 #include "dataset/image_codec.h"
@@ -18,10 +18,32 @@ constexpr size_t kMagicSize = 6;
 }
 
 std::string header_field(const std::string& header, const std::string& key, const std::string& path) {
-  const std::regex re("['\"]" + key + "['\"]\\s*:\\s*('[^']*'|\"[^\"]*\"|True|False|\\([^)]*\\))");
-  std::smatch m;
-  if (!std::regex_search(header, m, re)) fail(path, "header has no '" + key + "'");
-  return m[1].str();
+  // The header is a Python dict literal: 'key': value, with value a quoted
+  // string, True/False or a tuple.  Scanned by hand, in one pass: a regular
+  // expression (std::regex recurses per character) is slow on a long header
+  // and can exhaust the stack on one of megabytes.
+  for (const char quote : {'\'', '"'}) {
+    const std::string quoted = std::string(1, quote) + key + quote;
+    for (size_t at = header.find(quoted); at != std::string::npos; at = header.find(quoted, at + 1)) {
+      size_t v = at + quoted.size();
+      while (v < header.size() && std::isspace(static_cast<unsigned char>(header[v]))) ++v;
+      if (v >= header.size() || header[v] != ':') continue;
+      ++v;
+      while (v < header.size() && std::isspace(static_cast<unsigned char>(header[v]))) ++v;
+      if (v >= header.size()) break;
+      const char first = header[v];
+      const char close = first == '\'' ? '\'' : first == '"' ? '"' : first == '(' ? ')' : '\0';
+      if (close != '\0') {
+        const size_t end = header.find(close, v + 1);
+        if (end == std::string::npos) fail(path, "header's '" + key + "' is not closed");
+        return header.substr(v, end - v + 1);
+      }
+      for (const char* word : {"True", "False"}) {
+        if (header.compare(v, std::strlen(word), word) == 0) return word;
+      }
+    }
+  }
+  fail(path, "header has no '" + key + "'");
 }
 
 }  // namespace
@@ -105,11 +127,15 @@ FloatMatrix read_npy(const std::string& path) {
   if (descr == "<f4" || descr == "|f4") item = 4;
   else if (descr == "<f8") item = 8;
   else fail(path, "dtype '" + descr + "' (expected '<f4' or '<f8')");
-  const size_t count = static_cast<size_t>(rows) * static_cast<size_t>(cols);
   const size_t data_start = header_start + header_len;
-  if (bytes.size() - data_start != count * item) {
-    fail(path, "expected " + std::to_string(count * item) + " data bytes for shape " + shape_text + ", found " +
-                   std::to_string(bytes.size() - data_start));
+  const size_t data_bytes = bytes.size() - data_start;
+  // The shape's product, checked against the data before it is multiplied
+  // out: a header that claims 2^62 x 4 values must not wrap around.
+  const bool fits = cols == 0 || static_cast<size_t>(rows) <= data_bytes / item / static_cast<size_t>(cols);
+  const size_t count = fits ? static_cast<size_t>(rows) * static_cast<size_t>(cols) : 0;
+  if (!fits || data_bytes != count * item) {
+    fail(path, "the data (" + std::to_string(data_bytes) + " bytes) is not the " + shape_text + " " + descr +
+                   " values the header declares");
   }
   FloatMatrix m;
   m.rows = rows;

@@ -246,10 +246,14 @@ class Unpickler {
     const std::string record = "data/" + key;
     if (!archive_.hasRecord(record)) fail("storage record " + record + " is missing");
     auto [ptr, bytes] = archive_.getRecord(record);
-    auto storage = torch::empty({numel}, torch::TensorOptions().dtype(dtype));
-    if (bytes != static_cast<size_t>(storage.nbytes())) {
-      fail("storage " + record + " holds " + std::to_string(bytes) + " bytes, expected " + std::to_string(storage.nbytes()));
+    // The record's size bounds the storage before it is allocated: a
+    // persistent id that claims 2^60 elements must not reach the allocator.
+    const auto item = static_cast<size_t>(c10::elementSize(dtype));
+    if (numel < 0 || bytes % item != 0 || static_cast<size_t>(numel) != bytes / item) {
+      fail("storage " + record + " holds " + std::to_string(bytes) + " bytes, not " + std::to_string(numel) +
+           " elements of " + std::to_string(item) + " bytes");
     }
+    auto storage = torch::empty({numel}, torch::TensorOptions().dtype(dtype));
     std::memcpy(storage.data_ptr(), ptr.get(), bytes);
     auto v = make(PyValue::Kind::kStorage);
     v->tensor = storage;
@@ -271,7 +275,11 @@ class Unpickler {
       for (size_t d = 0; d < sizes.size(); ++d) {
         if (sizes[d] < 0 || strides[d] < 0) fail("malformed tensor record");
         empty = empty || sizes[d] == 0;
-        last += (sizes[d] - 1) * strides[d];
+        int64_t reach = 0;
+        if (sizes[d] > 0 && (__builtin_mul_overflow(sizes[d] - 1, strides[d], &reach) ||
+                             __builtin_add_overflow(last, reach, &last))) {
+          fail("a tensor record reaches past its storage");
+        }
       }
       if (!empty && last >= storage.numel()) fail("a tensor record reaches past its storage");
       auto v = make(PyValue::Kind::kTensor);
@@ -329,9 +337,17 @@ NamedTensors read_state_dict_file(const std::string& path) {
     throw StateDictError(path + ": corrupt zip archive");
   }
   if (!archive->hasRecord("data.pkl")) throw StateDictError(path + ": no data.pkl record (not a torch.save file)");
-  auto [pickle, size] = archive->getRecord("data.pkl");
-  Unpickler unpickler(path, *archive, static_cast<const char*>(pickle.get()), size);
-  Ref root = unpickler.run();
+  Ref root;
+  try {
+    auto [pickle, size] = archive->getRecord("data.pkl");
+    Unpickler unpickler(path, *archive, static_cast<const char*>(pickle.get()), size);
+    root = unpickler.run();
+  } catch (const c10::Error& e) {
+    // LibTorch's zip reader refuses a damaged record (its checksum, its
+    // size); its message runs over several lines with a backtrace.
+    const std::string what = e.what_without_backtrace();
+    throw StateDictError(path + ": corrupt zip archive (" + what.substr(0, what.find('\n')) + ")");
+  }
   if (root->kind != PyValue::Kind::kDict) throw StateDictError(path + ": the top-level object is not a dict");
   if (!holds_tensors(root)) {
     for (auto& kv : root->dict) {
