@@ -4,20 +4,28 @@
 
 namespace rfm::control {
 
-std::string frame(const ControlMessage& message) {
-  std::string body = message.SerializeAsString();
+std::string frame(const std::string& payload) {
   std::string out;
-  uint64_t size = body.size();
+  uint64_t size = payload.size();
   do {
     uint8_t byte = size & 0x7f;
     size >>= 7;
     if (size != 0) byte |= 0x80;
     out.push_back(static_cast<char>(byte));
   } while (size != 0);
-  return out + body;
+  return out + payload;
 }
 
-bool FrameReader::next(ControlMessage* out) {
+void FrameReader::append(const char* data, size_t size) {
+  // One whole frame and its length prefix at most: a stream that would
+  // buffer more is not handing out its frames.
+  if (buffer_.size() + size > kMaxMessageBytes + 5 + 4096) {
+    throw FramingError("control stream: more than " + std::to_string(kMaxMessageBytes) + " bytes without a whole message");
+  }
+  buffer_.append(data, size);
+}
+
+bool FrameReader::next(std::string* payload) {
   uint64_t size = 0;
   size_t header = 0;
   for (;; ++header) {
@@ -30,9 +38,7 @@ bool FrameReader::next(ControlMessage* out) {
   ++header;
   if (size > kMaxMessageBytes) throw FramingError("control stream: message of " + std::to_string(size) + " bytes");
   if (buffer_.size() < header + size) return false;
-  if (!out->ParseFromArray(buffer_.data() + header, static_cast<int>(size))) {
-    throw FramingError("control stream: unparseable message");
-  }
+  payload->assign(buffer_, header, size);
   buffer_.erase(0, header + size);
   return true;
 }

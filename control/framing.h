@@ -1,13 +1,12 @@
 #pragma once
-// Control messages on a byte stream: each ControlMessage is preceded by its
-// size as a varint (protobuf's delimited format), so a reader can cut a TCP
-// stream into messages without any other framing.
+// Control messages on a byte stream: each payload (a serialized
+// SignedMessage, message_auth.h) is preceded by its size as a varint
+// (protobuf's delimited format), so a reader can cut a TCP stream into
+// messages without any other framing.
 
 #include <cstddef>
 #include <stdexcept>
 #include <string>
-
-#include "control.pb.h"
 
 namespace rfm::control {
 
@@ -21,14 +20,16 @@ class FramingError : public std::runtime_error {
 // the reader allocate gigabytes.
 constexpr size_t kMaxMessageBytes = 1 << 20;
 
-std::string frame(const ControlMessage& message);
+std::string frame(const std::string& payload);
 
-// Collects bytes as they arrive and hands out whole messages.
+// Collects bytes as they arrive and hands out whole payloads.
 class FrameReader {
  public:
-  void append(const char* data, size_t size) { buffer_.append(data, size); }
-  // True and `out` filled when a whole message is buffered.
-  bool next(ControlMessage* out);
+  // FramingError when the bytes buffered but not yet handed out would pass
+  // kMaxMessageBytes: a peer that never finishes a frame.
+  void append(const char* data, size_t size);
+  // True and `payload` filled when a whole frame is buffered.
+  bool next(std::string* payload);
 
  private:
   std::string buffer_;

@@ -10,13 +10,13 @@
 #include <thread>
 
 #include "control/framing.h"
+#include "control/message_auth.h"
 
 namespace rfm::control {
 namespace {
 
 using boost::asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
-
 
 }  // namespace
 
@@ -59,6 +59,9 @@ struct HeartbeatClient::State {
   std::array<char, 4096> buffer{};
   FrameReader reader;
   std::string host = local_host_name();
+  std::unique_ptr<MessageSealer> sealer;  // the client's thread only
+  std::unique_ptr<MessageOpener> opener;
+  uint64_t last_answer_sequence = 0;
 
   void lose(const std::string& reason) {
     {
@@ -85,7 +88,7 @@ struct HeartbeatClient::State {
     h->set_metrics_address(metrics_address);
     h->set_exit_code(exit_code);
     h->set_error(error);
-    return frame(m);
+    return sealer->seal(m);
   }
 
   void send() {
@@ -120,8 +123,18 @@ struct HeartbeatClient::State {
       }
       try {
         reader.append(buffer.data(), n);
-        ControlMessage m;
-        while (reader.next(&m)) {
+        std::string payload;
+        while (reader.next(&payload)) {
+          ControlMessage m;
+          uint64_t sequence = 0;
+          OpenResult opened = opener->open(payload, &m, &sequence);
+          if (opened == OpenResult::kOpened && sequence <= last_answer_sequence) opened = OpenResult::kReplayed;
+          if (opened != OpenResult::kOpened) {
+            lose("the supervisor at " + options.address + " sent a message that does not open: " + describe(opened) +
+                 " (another job's supervisor on that port?)");
+            return;
+          }
+          last_answer_sequence = sequence;
           if (!m.has_ack()) continue;
           {
             std::lock_guard<std::mutex> lock(mutex);
@@ -146,6 +159,9 @@ HeartbeatClient::HeartbeatClient(HeartbeatOptions options, std::function<void(co
   auto& s = *state_;
   s.options = std::move(options);
   s.on_lost = std::move(on_lost);
+  check_job_secret(s.options.secret, kJobSecretVariable);
+  s.sealer = std::make_unique<MessageSealer>(s.options.secret, Direction::kToSupervisor);
+  s.opener = std::make_unique<MessageOpener>(s.options.secret, Direction::kFromSupervisor);
   const auto [host, port] = split_address(s.options.address);
   // The supervisor may still be starting: retry the connection for the timeout.
   tcp::resolver resolver(s.io);

@@ -4,7 +4,8 @@
 // step and phase (which the training thread updates), and reads the
 // supervisor's answers.  It calls `on_lost` (once) when the supervisor
 // orders an abort, disconnects, or stops answering for `timeout_s`: a
-// worker must not wait forever for a job that has already failed.
+// worker must not wait forever for a job that has already failed.  An
+// answer without proof of the job's secret counts as losing the supervisor.
 
 #include <functional>
 #include <memory>
@@ -14,6 +15,7 @@ namespace rfm::control {
 
 struct HeartbeatOptions {
   std::string address;  // host:port
+  std::string secret;   // the job's (message_auth.h): every message carries proof of it
   int rank = 0;
   int world_size = 1;
   double interval_s = 2.0;

@@ -6,12 +6,15 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <iostream>
 #include <mutex>
+#include <set>
 #include <sstream>
 #include <thread>
 #include <vector>
 
 #include "control/framing.h"
+#include "control/message_auth.h"
 
 namespace rfm::control {
 
@@ -22,6 +25,7 @@ using Clock = std::chrono::steady_clock;
 // not hold one without it.
 struct RankRecord {
   bool connected = false, ever_connected = false, done = false;
+  uint64_t last_sequence = 0;  // of the last heartbeat taken: an older one is a replay
   Heartbeat last;
   Clock::time_point heartbeat_at, phase_since;
 };
@@ -71,6 +75,11 @@ struct JobSupervisor::State {
   int failure_exit_code = 0;  // a rank's own, when its "failed" message was the failure
   std::vector<std::shared_ptr<tcp::socket>> sockets;  // touched on the io thread only
   std::atomic<size_t> open_sockets{0};
+  std::unique_ptr<MessageOpener> opener;  // workers' and status clients' messages
+  std::unique_ptr<MessageSealer> sealer;  // the answers (io thread only)
+  uint64_t last_status_sequence = 0;
+  int64_t refused = 0;                    // under `mutex`
+  std::set<std::string> refused_peers;    // io thread only: each logged once
 
   void fail(const std::string& reason, int exit_code = 0) {
     {
@@ -83,7 +92,7 @@ struct JobSupervisor::State {
     ControlMessage abort;
     abort.mutable_ack()->set_abort(true);
     abort.mutable_ack()->set_reason(reason);
-    const auto bytes = frame(abort);
+    const auto bytes = sealer->seal(abort);
     for (auto& s : sockets) {
       boost::system::error_code ec;
       if (s->is_open()) boost::asio::write(*s, boost::asio::buffer(bytes), ec);
@@ -110,11 +119,21 @@ struct JobSupervisor::State {
         closed(*rank);
         return;
       }
+      OpenResult refusal = OpenResult::kOpened;
       try {
         reader->append(buffer->data(), n);
-        ControlMessage m;
-        while (reader->next(&m)) handle(*s, m, rank.get());
+        std::string payload;
+        while (refusal == OpenResult::kOpened && reader->next(&payload)) {
+          ControlMessage m;
+          uint64_t sequence = 0;
+          refusal = opener->open(payload, &m, &sequence);
+          if (refusal == OpenResult::kOpened) refusal = handle(*s, m, sequence, rank.get());
+        }
       } catch (const FramingError&) {
+        refusal = OpenResult::kMalformed;
+      }
+      if (refusal != OpenResult::kOpened) {
+        refuse(*s, refusal);
         boost::system::error_code ignored;
         s->close(ignored);
         forget(s);
@@ -125,14 +144,37 @@ struct JobSupervisor::State {
     });
   }
 
-  void handle(tcp::socket& s, const ControlMessage& m, int* rank) {
+  // Counts a message that did not open, and names its peer once.
+  void refuse(tcp::socket& s, OpenResult why) {
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      ++refused;
+    }
+    boost::system::error_code ec;
+    const auto peer = s.remote_endpoint(ec);
+    const std::string address = ec ? std::string("an unknown peer") : peer.address().to_string();
+    if (!refused_peers.insert(address).second) return;
+    const std::string line = "supervisor: refused a control message from " + address + " (" + describe(why) +
+                             "); further ones from there are counted, not logged";
+    if (options.log) {
+      options.log(line);
+    } else {
+      std::cerr << "rfm: " << line << std::endl;
+    }
+  }
+
+  // A message that opened under the job's secret; kReplayed when its
+  // sequence is not past the last one its sender was seen with.
+  OpenResult handle(tcp::socket& s, const ControlMessage& m, uint64_t sequence, int* rank) {
     ControlMessage reply;
     if (m.has_heartbeat()) {
       const auto& h = m.heartbeat();
-      if (h.rank() < 0 || h.rank() >= options.world_size) return;
-      *rank = h.rank();
+      if (h.rank() < 0 || h.rank() >= options.world_size) return OpenResult::kOpened;
       std::unique_lock<std::mutex> lock(mutex);
       auto& r = ranks[static_cast<size_t>(h.rank())];
+      if (sequence <= r.last_sequence) return OpenResult::kReplayed;
+      r.last_sequence = sequence;
+      *rank = h.rank();
       const bool moved = !r.ever_connected || h.phase() != r.last.phase() || h.step() != r.last.step();
       r.connected = r.ever_connected = true;
       r.heartbeat_at = Clock::now();
@@ -162,12 +204,16 @@ struct JobSupervisor::State {
       reply.mutable_ack()->set_abort(!failure.empty());
       reply.mutable_ack()->set_reason(failure);
     } else if (m.has_status_request()) {
+      std::lock_guard<std::mutex> lock(mutex);
+      if (sequence <= last_status_sequence) return OpenResult::kReplayed;
+      last_status_sequence = sequence;
       *reply.mutable_status_reply() = snapshot();
     } else {
-      return;
+      return OpenResult::kOpened;
     }
     boost::system::error_code ec;
-    boost::asio::write(s, boost::asio::buffer(frame(reply)), ec);
+    boost::asio::write(s, boost::asio::buffer(sealer->seal(reply)), ec);
+    return OpenResult::kOpened;
   }
 
   // A connection that ended (a status query answered, a rank gone) leaves
@@ -283,6 +329,7 @@ struct JobSupervisor::State {
     }
     s.set_state(!failure.empty() ? "failed: " + failure : all_done ? "finished" : "running");
     s.set_uptime_seconds(seconds_since(started));
+    s.set_refused_messages(refused);
     return s;
   }
 };
@@ -292,6 +339,9 @@ JobSupervisor::JobSupervisor(SupervisorOptions options, std::function<void(const
   auto& s = *state_;
   s.options = std::move(options);
   s.on_failure = std::move(on_failure);
+  check_job_secret(s.options.secret, "the supervisor's job secret");
+  s.opener = std::make_unique<MessageOpener>(s.options.secret, Direction::kToSupervisor);
+  s.sealer = std::make_unique<MessageSealer>(s.options.secret, Direction::kFromSupervisor);
   s.ranks.resize(static_cast<size_t>(s.options.world_size));
   const tcp::endpoint endpoint(boost::asio::ip::make_address(s.options.bind_address),
                                static_cast<unsigned short>(s.options.port));
@@ -324,5 +374,10 @@ int JobSupervisor::failure_exit_code() const {
 }
 
 size_t JobSupervisor::open_connections() const { return state_->open_sockets.load(); }
+
+int64_t JobSupervisor::refused_messages() const {
+  std::lock_guard<std::mutex> lock(state_->mutex);
+  return state_->refused;
+}
 
 }  // namespace rfm::control

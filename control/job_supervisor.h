@@ -12,6 +12,11 @@
 // the others wait).  A rank that reports phase "failed" (its own error, with
 // the exit code it ends with) fails the job at once, naming that error.  It
 // answers status requests with every rank's step, phase and throughput.
+//
+// It opens only messages sealed under the job's secret (message_auth.h):
+// anything else (no proof, another job's secret, a replay) is dropped and
+// counted, its connection closed, and its peer's address logged once; it
+// never touches a rank's record or the metrics targets.
 
 #include <functional>
 #include <map>
@@ -25,8 +30,12 @@ namespace rfm::control {
 struct SupervisorOptions {
   int world_size = 1;
   double rank_timeout_s = 60.0;
-  std::string bind_address = "0.0.0.0";
+  std::string secret;  // the job's (make_job_secret())
+  std::string bind_address = "127.0.0.1";
   int port = 0;  // 0: any free port
+  // A line for the job's log (default: standard error), such as the first
+  // refused message from each peer address.
+  std::function<void(const std::string&)> log;
   // Called on the supervisor's thread (holding its lock: do not call back
   // into the supervisor) with every rank's metrics address
   // (rank -> "host:port") each time one appears or changes.
@@ -53,6 +62,8 @@ class JobSupervisor {
   int failure_exit_code() const;
   // Connections open now (ranks and status clients not yet gone).
   size_t open_connections() const;
+  // Messages dropped: no proof of the job's secret, or a replay.
+  int64_t refused_messages() const;
 
  private:
   struct State;

@@ -8,10 +8,11 @@
 
 #include "control/framing.h"
 #include "control/heartbeat_client.h"
+#include "control/message_auth.h"
 
 namespace rfm::control {
 
-StatusReply query_status(const std::string& address, double timeout_s) {
+StatusReply query_status(const std::string& address, const std::string& secret, double timeout_s) {
   using boost::asio::ip::tcp;
   const auto [host, port] = split_address(address);
   boost::asio::io_context io;
@@ -24,18 +25,33 @@ StatusReply query_status(const std::string& address, double timeout_s) {
   FrameReader reader;
   ControlMessage request;
   request.mutable_status_request();
-  const std::string bytes = frame(request);
+  const std::string bytes = MessageSealer(secret, Direction::kToSupervisor).seal(request);
+  const MessageOpener opener(secret, Direction::kFromSupervisor);
   std::function<void()> read = [&] {
     socket.async_read_some(boost::asio::buffer(buffer), [&](boost::system::error_code ec, size_t n) {
       if (ec) {
         error = ec.message();
         return;
       }
-      reader.append(buffer.data(), n);
-      ControlMessage m;
-      if (reader.next(&m) && m.has_status_reply()) {
-        reply = m.status_reply();
-        answered = true;
+      try {
+        reader.append(buffer.data(), n);
+        std::string payload;
+        if (reader.next(&payload)) {
+          ControlMessage m;
+          uint64_t sequence = 0;
+          const OpenResult opened = opener.open(payload, &m, &sequence);
+          if (opened != OpenResult::kOpened) {
+            error = std::string("its answer does not open: ") + describe(opened) + " (another job's supervisor?)";
+            return;
+          }
+          if (m.has_status_reply()) {
+            reply = m.status_reply();
+            answered = true;
+            return;
+          }
+        }
+      } catch (const FramingError& e) {
+        error = e.what();
         return;
       }
       read();
@@ -64,7 +80,11 @@ StatusReply query_status(const std::string& address, double timeout_s) {
 
 void print_status(const StatusReply& status, std::ostream& out) {
   out << "job: " << status.state() << ", " << status.world_size() << " rank(s), up " << std::fixed
-      << std::setprecision(0) << status.uptime_seconds() << " s\n";
+      << std::setprecision(0) << status.uptime_seconds() << " s";
+  if (status.refused_messages() > 0) {
+    out << ", " << status.refused_messages() << " control message(s) refused (no proof of the job's secret, or replayed)";
+  }
+  out << "\n";
   out << "rank  host             pid      step  phase        in phase  heartbeat  img/s\n";
   for (const auto& r : status.ranks()) {
     out << std::left << std::setw(6) << r.rank() << std::setw(17) << (r.host().empty() ? "-" : r.host())

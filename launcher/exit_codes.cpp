@@ -2,6 +2,7 @@
 
 #include <iostream>
 
+#include "control/message_auth.h"
 #include "dataset/dataset_source.h"
 #include "dataset/image_codec.h"
 #include "evaluation/npy_file.h"
@@ -30,6 +31,10 @@ int report_failure(const std::string& prefix, const Command* command, const std:
     return kExitUsage;
   } catch (const config::ConfigError& e) {
     std::cerr << prefix << e.what() << "\n";
+    return kExitUsage;
+  } catch (const control::SecretError& e) {
+    // How the job was started, not what it ran into: a restart would meet it again.
+    std::cerr << "rfm: " << prefix << e.what() << "\n";
     return kExitUsage;
   } catch (const engine::NonFiniteLossError& e) {
     std::cerr << "rfm: " << prefix << e.what() << "; stopped (the last checkpoint is kept)\n";

@@ -16,6 +16,8 @@
 
 #include "control/heartbeat_client.h"
 #include "control/job_supervisor.h"
+#include "control/listen_address.h"
+#include "control/message_auth.h"
 #include "launcher/worker_supervision.h"
 #include "trainer/run/stop_signals.h"
 
@@ -38,6 +40,21 @@ std::string self_executable() {
 // dataset, unreadable checkpoint or feature file.
 constexpr int kDeterministicFailures[] = {2, 3, 4, 5};
 
+// Whether mpirun will start every rank on this node: no host list given,
+// and no batch system's allocation for it to spread the ranks over.
+bool ranks_stay_on_this_node(const std::vector<std::string>& mpirun_args) {
+  for (const auto& a : mpirun_args) {
+    for (const char* option : {"--host", "-host", "-H", "--hostfile", "-hostfile", "--machinefile", "-machinefile",
+                               "--default-hostfile", "-default-hostfile"}) {
+      if (a == option || a.rfind(std::string(option) + "=", 0) == 0) return false;
+    }
+  }
+  for (const char* allocation : {"SLURM_JOB_ID", "PBS_JOBID", "LSB_JOBID", "PE_HOSTFILE", "OMPI_MCA_orte_default_hostfile"}) {
+    if (std::getenv(allocation) != nullptr) return false;
+  }
+  return true;
+}
+
 struct Attempt {
   int exit_code = 0;
   bool asked_to_stop = false;  // a signal was passed on to the workers
@@ -47,29 +64,41 @@ struct Attempt {
 Attempt run_attempt(const LaunchRequest& request, int restart) {
   std::mutex mutex;
   std::string failure;
+  // A secret of this start's own: a worker of an earlier start, or of
+  // another job, cannot speak to this supervisor.
+  const std::string secret = control::make_job_secret();
+  const auto listen = control::choose_listen_address(request.config.distributed().control_address(),
+                                                     ranks_stay_on_this_node(request.mpirun_args));
   control::SupervisorOptions options;
   options.world_size = request.processes;
   options.rank_timeout_s = request.config.distributed().rank_timeout_s();
+  options.secret = secret;
+  options.bind_address = listen.bind;
   options.on_metrics_targets = prometheus_targets_writer(request.config);
   control::JobSupervisor supervisor(options, [&](const std::string& reason) {
     std::lock_guard<std::mutex> lock(mutex);
     failure = reason;
   });
-  const std::string address = control::local_host_name() + ":" + std::to_string(supervisor.port());
+  const std::string address = listen.advertised + ":" + std::to_string(supervisor.port());
   const auto run_dir = std::filesystem::path(request.config.train().run_dir());
   std::filesystem::create_directories(run_dir);
+  control::write_secret_file(run_dir / control::kSecretFileName, secret);
   std::ofstream(run_dir / "supervisor.address") << address << "\n";
 
+  // -x passes the variables' values from this environment: the secret is on
+  // no command line.
   std::vector<std::string> args = {request.mpirun, "-np", std::to_string(request.processes), "-x", "RFM_SUPERVISOR",
-                                   "-x", "RFM_RESTART_COUNT", "-x", "RFM_LOG_TERMINAL"};
+                                   "-x", control::kJobSecretVariable, "-x", "RFM_RESTART_COUNT", "-x", "RFM_LOG_TERMINAL"};
   args.insert(args.end(), request.mpirun_args.begin(), request.mpirun_args.end());
   args.push_back(self_executable());
   args.push_back("train");
   args.insert(args.end(), request.worker_args.begin(), request.worker_args.end());
-  std::cout << "rfm launch: supervisor at " << address << "; running";
+  std::cout << "rfm launch: supervisor at " << address << " (listening on " << listen.bind << ": " << listen.why
+            << "); running";
   for (const auto& a : args) std::cout << " " << a;
   std::cout << std::endl;
   ::setenv("RFM_SUPERVISOR", address.c_str(), 1);
+  ::setenv(control::kJobSecretVariable, secret.c_str(), 1);
   ::setenv("RFM_RESTART_COUNT", std::to_string(restart).c_str(), 1);
   // mpirun gives the ranks a pseudo-terminal whatever its own output is: the
   // workers draw a progress bar only when ours is a terminal.

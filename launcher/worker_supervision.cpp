@@ -10,6 +10,8 @@
 #include <thread>
 
 #include "comm/mpi_transport.h"
+#include "control/listen_address.h"
+#include "control/message_auth.h"
 #include "launcher/worker_metrics.h"
 #include "metrics/prometheus_targets.h"
 
@@ -45,27 +47,46 @@ WorkerSupervision::WorkerSupervision(const config::RunConfig& config, const comm
   const auto& d = config.distributed();
   const char* given = std::getenv("RFM_SUPERVISOR");
   std::string address = given != nullptr ? given : "";
+  std::string secret;
   const int world = session.placement().world_size;
   if (address.empty() && world == 1) return;
-  if (address.empty()) {
+  if (!address.empty()) {
+    const char* given_secret = std::getenv(control::kJobSecretVariable);
+    if (given_secret == nullptr) {
+      throw control::SecretError(std::string("RFM_SUPERVISOR is set but ") + control::kJobSecretVariable +
+                                  " is not (start the job with `rfm launch`, which sets both)");
+    }
+    secret = given_secret;
+    control::check_job_secret(secret, control::kJobSecretVariable);
+  } else {
+    // Under srun or plain mpirun rank 0 hosts the supervisor, makes the
+    // job's secret and hands it to the others over MPI: inside the job only.
     comm::MpiTransport bootstrap(session);
     if (rank_ == 0) {
+      secret = control::make_job_secret();
+      const auto listen = control::choose_listen_address(
+          d.control_address(), session.placement().local_world_size == world);
       control::SupervisorOptions options;
       options.world_size = world;
       options.rank_timeout_s = d.rank_timeout_s();
+      options.secret = secret;
+      options.bind_address = listen.bind;
       options.on_metrics_targets = prometheus_targets_writer(config);
       supervisor_ = std::make_unique<control::JobSupervisor>(options, [](const std::string& reason) {
         die("rfm: supervisor: " + reason + "; aborting the job");
       });
-      address = control::local_host_name() + ":" + std::to_string(supervisor_->port());
+      address = listen.advertised + ":" + std::to_string(supervisor_->port());
       const auto run_dir = std::filesystem::path(config.train().run_dir());
       std::filesystem::create_directories(run_dir);
+      control::write_secret_file(run_dir / control::kSecretFileName, secret);
       std::ofstream(run_dir / "supervisor.address") << address << "\n";
     }
     address = bootstrap.broadcast_bytes(address, 0);
+    secret = bootstrap.broadcast_bytes(secret, 0);
   }
   control::HeartbeatOptions options;
   options.address = address;
+  options.secret = secret;
   options.rank = rank_;
   options.world_size = world;
   options.interval_s = d.heartbeat_interval_s();

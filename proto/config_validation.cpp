@@ -1,5 +1,7 @@
 #include "proto/config_validation.h"
 
+#include <arpa/inet.h>
+
 #include <cmath>
 #include <sstream>
 
@@ -142,6 +144,13 @@ std::vector<std::string> validation_errors(const RunConfig& c) {
   r.require(ds.heartbeat_interval_s() > 0.f, "distributed.heartbeat_interval_s", ds.heartbeat_interval_s(), "must be > 0");
   r.require(ds.rank_timeout_s() > ds.heartbeat_interval_s(), "distributed.rank_timeout_s", ds.rank_timeout_s(),
             "must exceed distributed.heartbeat_interval_s");
+  if (!ds.control_address().empty()) {
+    in6_addr any{};
+    r.require(::inet_pton(AF_INET, ds.control_address().c_str(), &any) == 1 ||
+                  ::inet_pton(AF_INET6, ds.control_address().c_str(), &any) == 1,
+              "distributed.control_address", "\"" + ds.control_address() + "\"",
+              "must be an IPv4 or IPv6 address of this node, or empty");
+  }
 
   const auto& me = c.metrics();
   r.range("metrics.base_port", me.base_port(), 0, 65535, "allowed range [0, 65535]");

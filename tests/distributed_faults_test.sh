@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Real multi-process runs (two MPI ranks on CPU, tiny model, in-memory
-# identities): `rfm launch` with `rfm status`; a SIGSTOPped rank and a
+# identities): `rfm launch` with `rfm status`; forged heartbeats refused
+# and counted; a SIGSTOPped rank and a
 # killed rank end the whole job within 60 s, naming the rank; SIGUSR1 makes
 # the job checkpoint and exit 75, and the next launch resumes; a rank's own
 # error keeps its exit code and is not restarted.
@@ -23,6 +24,17 @@ source "$(dirname "$0")/rank_status.sh"
 launcher=$!
 if pid=$(rank1_pid "$work/stop"); then
   "$rfm" status --run-dir "$work/stop" | grep -q "^1 " || fail "status lists no rank 1"
+  # Strangers: heartbeats without the job's secret are refused and counted;
+  # the job carries on and the targets file holds none of their addresses.
+  [[ $(stat -c %a "$work/stop/supervisor.secret") == 600 ]] || fail "supervisor.secret is not mode 600"
+  closed=$(python3 "$(dirname "$0")/send_forged_control_messages.py" "$(cat "$work/stop/supervisor.address")")
+  [[ $closed == 3 ]] || fail "forged heartbeats: the supervisor closed $closed of 3 connections"
+  "$rfm" status --run-dir "$work/stop" | grep -q "running, 2 rank(s), .*, 3 control message(s) refused" ||
+    fail "status does not count 3 refused messages: $("$rfm" status --run-dir "$work/stop" | head -1)"
+  ! grep -q stranger "$work/stop/prometheus-targets.json" || fail "a refused message reached the targets file"
+  [[ $(grep -c "refused a control message from 127.0.0.1" "$work/stop.log") == 1 ]] ||
+    fail "the stranger's address is not logged exactly once"
+  echo "forged heartbeats: 3 refused and counted; the job runs on"
   kill -STOP "$pid"
   start=$SECONDS
   wait "$launcher"; rc=$?
