@@ -23,9 +23,6 @@ Command status_command() {
     const auto run_dir = [&] {
       return std::filesystem::path(args.has("--run-dir") ? args.value("--run-dir") : load_config(args).train().run_dir());
     };
-    // The supervisor answers only a request that proves the job's secret.
-    const std::string secret = control::read_secret_file(
-        args.has("--secret-file") ? std::filesystem::path(args.value("--secret-file")) : run_dir() / control::kSecretFileName);
     if (address.empty()) {
       const auto file = run_dir() / "supervisor.address";
       std::ifstream in(file);
@@ -33,6 +30,9 @@ Command status_command() {
         throw std::runtime_error(file.string() + ": no supervisor address (is a job with more than one rank running?)");
       }
     }
+    // The supervisor answers only a request that proves the job's secret.
+    const std::string secret = control::read_secret_file(
+        args.has("--secret-file") ? std::filesystem::path(args.value("--secret-file")) : run_dir() / control::kSecretFileName);
     control::print_status(control::query_status(address, secret), std::cout);
     return 0;
   };

@@ -33,6 +33,15 @@ check "num_classes 0 without a dataset" 2 "model.num_classes = 0: allowed range"
   "$rfm" check-config --config "$random" --set model.num_classes=0
 check "train" 0 "done: 3 steps" -- "$rfm" train --config "$random" --set train.max_steps=3 \
   --set train.run_dir="$work/run"
+check "supervisor without its secret" 2 "RFM_SUPERVISOR is set but RFM_JOB_SECRET is not" -- \
+  env RFM_SUPERVISOR=127.0.0.1:9 "$rfm" train --config "$random" --set train.max_steps=1 --set train.run_dir="$work/run1"
+check "status without a job" 1 "run-none/supervisor.address: no supervisor address" -- \
+  "$rfm" status --run-dir "$work/run-none"
+mkdir -p "$work/run-old" && echo 127.0.0.1:9 >"$work/run-old/supervisor.address"
+check "status without the secret" 2 "run-old/supervisor.secret: cannot read the job's secret" -- \
+  "$rfm" status --run-dir "$work/run-old"
+check "bad control address" 2 "distributed.control_address = \"node7\": must be an IPv4 or IPv6 address" -- \
+  "$rfm" check-config --set distributed.control_address=node7
 [[ -s $work/run/config.pbtxt && $(wc -l <"$work/run/train_log.tsv") -eq 4 ]] && passes=$((passes + 1)) ||
   { echo "FAIL run directory"; failures=$((failures + 1)); }
 check "preview" 0 "wrote .*grid.png" -- "$rfm" ltg-preview --out "$work/grid.png" --count 4 --set data.height=128 --set data.width=64 --set model.num_parts=4
