@@ -66,9 +66,7 @@ ImageU8 decode_bmp(const std::vector<uint8_t>& b, const std::string& name) {
   }
   const bool top_down = height < 0;
   if (top_down) height = -height;
-  if (width <= 0 || height <= 0 || width > 65535 || height > 65535) {
-    throw fail("size " + std::to_string(width) + "x" + std::to_string(height));
-  }
+  if (const auto problem = image_size_problem(width, height); !problem.empty()) throw fail(problem);
   if (bpp != 8 && bpp != 24 && bpp != 32) throw fail(std::to_string(bpp) + " bits per pixel (8, 24 or 32 supported)");
   // BI_RGB, or BI_BITFIELDS for 32-bit pixels; RLE is not used by re-id data.
   if (!(compression == 0 || (compression == 3 && bpp == 32))) {

@@ -61,9 +61,7 @@ void decode_jpeg_into(const std::vector<uint8_t>& bytes, const std::string& name
   if (tjDecompressHeader3(tj, data, bytes.size(), &width, &height, &subsamp, &colourspace) != 0) {
     fail(tjGetErrorStr2(tj));
   }
-  if (width <= 0 || height <= 0 || width > 65535 || height > 65535) {
-    fail("size " + std::to_string(width) + "x" + std::to_string(height));
-  }
+  if (const auto problem = image_size_problem(width, height); !problem.empty()) fail(problem);
   const bool one_channel = grey == GreyJpeg::kKeepOneChannel && colourspace == TJCS_GRAY;
   img.height = height;
   img.width = width;
@@ -84,9 +82,9 @@ ImageU8 decode_png(const std::vector<uint8_t>& bytes, const std::string& name) {
     throw ImageFileError(name + ": corrupt PNG: " + png.message);
   }
   png.format = PNG_FORMAT_RGB;
-  if (png.width == 0 || png.height == 0 || png.width > 65535 || png.height > 65535) {
+  if (const auto problem = image_size_problem(png.width, png.height); !problem.empty()) {
     png_image_free(&png);
-    throw ImageFileError(name + ": corrupt PNG: size " + std::to_string(png.width) + "x" + std::to_string(png.height));
+    throw ImageFileError(name + ": corrupt PNG: " + problem);
   }
   ImageU8 img(static_cast<int>(png.height), static_cast<int>(png.width), 3);
   if (!png_image_finish_read(&png, nullptr, img.pixels.data(), 0, nullptr)) {

@@ -241,12 +241,18 @@ TEST(Npy, BadFilesNameThemselves) {
   write_raw(dir.str("short.npy"), "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }", std::string(20, '\0'));
   write_raw(dir.str("int.npy"), "{'descr': '<i8', 'fortran_order': False, 'shape': (1,), }", std::string(8, '\0'));
   std::ofstream(dir.str("text.npy")) << "hello";
-  for (const char* name : {"short.npy", "int.npy", "text.npy", "absent.npy"}) {
+  // A header whose shape holds a line break, and one whose shape's product
+  // wraps around 2^64 to the data's size (4 values): refused, on one line.
+  write_raw(dir.str("newline.npy"), "{'descr': '<f4', 'fortran_order': False, 'shape': (2,\n x), }", "");
+  write_raw(dir.str("wraps.npy"), "{'descr': '<f4', 'fortran_order': False, 'shape': (4611686018427387905, 4), }",
+            std::string(16, '\0'));
+  for (const char* name : {"short.npy", "int.npy", "text.npy", "absent.npy", "newline.npy", "wraps.npy"}) {
     try {
       read_npy(dir.str(name));
       ADD_FAILURE() << name << " was accepted";
     } catch (const NpyError& e) {
       EXPECT_NE(std::string(e.what()).find(name), std::string::npos) << e.what();
+      EXPECT_EQ(std::string(e.what()).find('\n'), std::string::npos) << e.what();
     }
   }
 }

@@ -98,6 +98,34 @@ TEST(ImageCodec, DamagedFilesAreErrorsNamingTheFile) {
   EXPECT_THROW(read_image_file("/nonexistent/a.jpg"), ImageFileError);
 }
 
+// A JPEG of a few hundred bytes whose frame header claims 40000 x 40000
+// pixels (4.8 GB as RGB) is refused before anything is allocated; so are a
+// PNG and a BMP that claim more than kMaxImagePixels.
+TEST(ImageCodec, HeadersClaimingHugeImagesAreRefusedBeforeAllocating) {
+  auto jpeg = encode_jpeg(pattern(8, 8, 3), 90);
+  size_t sof = 2;
+  while (sof + 9 < jpeg.size() && !(jpeg[sof] == 0xFF && (jpeg[sof + 1] == 0xC0 || jpeg[sof + 1] == 0xC2))) ++sof;
+  ASSERT_LT(sof + 9, jpeg.size());
+  for (const size_t at : {sof + 5, sof + 7}) {  // height, then width, big-endian
+    jpeg[at] = 40000 >> 8;
+    jpeg[at + 1] = 40000 & 0xFF;
+  }
+  try {
+    decode_image(jpeg, "huge.jpg");
+    ADD_FAILURE() << "a 40000 x 40000 JPEG was accepted";
+  } catch (const ImageFileError& e) {
+    EXPECT_EQ(std::string(e.what()), "huge.jpg: corrupt JPEG: size 40000x40000 is more than the 67108864 pixels an "
+                                     "image may have");
+  }
+  auto bmp = encode_bmp(pattern(2, 2, 3));
+  const uint32_t side = 9000;  // 81 Mpx
+  for (const size_t at : {size_t{18}, size_t{22}}) std::memcpy(&bmp[at], &side, 4);
+  EXPECT_THROW(decode_image(bmp, "huge.bmp"), ImageFileError);
+  EXPECT_TRUE(image_size_problem(8192, 8192).empty());
+  EXPECT_FALSE(image_size_problem(8193, 8192).empty());
+  EXPECT_FALSE(image_size_problem(65536, 1).empty());
+}
+
 TEST(ImageCodec, WriteImageFileChoosesTheFormatByExtension) {
   rfm::testing::TempDir dir;
   const auto img = pattern(6, 4, 3);

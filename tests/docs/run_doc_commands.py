@@ -61,6 +61,7 @@ RULES = [
     (r"^bench/gpu/run --out", "skip", "runs on a GPU machine"),
     (r"bench/gpu/run --rehearse", "skip", "a full build of the tree (7 minutes on 2 cores)"),
     (r"^bash bench/gpu/rehearse_in_clean_root", "skip", "debootstrap and a full build in a fresh root (root, network, 10 minutes)"),
+    (r"^scripts/fuzz", "skip", "the clang fuzz build (minutes); every build's tests replay the corpus (fuzz_replay_*)"),
     (r"^bench/run_all", "skip", "minutes of repeated benchmarks; each program it runs is run here once, briefly"),
     (r"RFM_BENCH_DEVICE=cuda", "gpu", None),
     (r"^prometheus ", "skip", "a server left running; the test `metrics_scrape` runs Prometheus on a job's targets file"),
