@@ -40,21 +40,6 @@ std::string self_executable() {
 // dataset, unreadable checkpoint or feature file.
 constexpr int kDeterministicFailures[] = {2, 3, 4, 5};
 
-// Whether mpirun will start every rank on this node: no host list given,
-// and no batch system's allocation for it to spread the ranks over.
-bool ranks_stay_on_this_node(const std::vector<std::string>& mpirun_args) {
-  for (const auto& a : mpirun_args) {
-    for (const char* option : {"--host", "-host", "-H", "--hostfile", "-hostfile", "--machinefile", "-machinefile",
-                               "--default-hostfile", "-default-hostfile"}) {
-      if (a == option || a.rfind(std::string(option) + "=", 0) == 0) return false;
-    }
-  }
-  for (const char* allocation : {"SLURM_JOB_ID", "PBS_JOBID", "LSB_JOBID", "PE_HOSTFILE", "OMPI_MCA_orte_default_hostfile"}) {
-    if (std::getenv(allocation) != nullptr) return false;
-  }
-  return true;
-}
-
 struct Attempt {
   int exit_code = 0;
   bool asked_to_stop = false;  // a signal was passed on to the workers
@@ -169,6 +154,19 @@ Attempt run_attempt(const LaunchRequest& request, int restart) {
 }
 
 }  // namespace
+
+bool ranks_stay_on_this_node(const std::vector<std::string>& mpirun_args) {
+  for (const auto& a : mpirun_args) {
+    for (const char* option : {"--host", "-host", "-H", "--hostfile", "-hostfile", "--machinefile", "-machinefile",
+                               "--default-hostfile", "-default-hostfile"}) {
+      if (a == option || a.rfind(std::string(option) + "=", 0) == 0) return false;
+    }
+  }
+  for (const char* allocation : {"SLURM_JOB_ID", "PBS_JOBID", "LSB_JOBID", "PE_HOSTFILE", "OMPI_MCA_orte_default_hostfile"}) {
+    if (std::getenv(allocation) != nullptr) return false;
+  }
+  return true;
+}
 
 bool restart_may_help(int exit_code) {
   if (exit_code == 0 || exit_code == run::kExitRequeue) return false;

@@ -37,6 +37,11 @@ struct LaunchRequest {
 // kExitRankFailure.
 int launch_job(const LaunchRequest& request);
 
+// Whether mpirun will start every rank on this node: no host list among
+// its arguments, and no batch system's allocation (Slurm, PBS, LSF, SGE)
+// for it to spread the ranks over.  The supervisor then listens on loopback.
+bool ranks_stay_on_this_node(const std::vector<std::string>& mpirun_args);
+
 // Whether a job that ended with `exit_code` (not asked to stop) may succeed
 // when started again from its checkpoint.
 bool restart_may_help(int exit_code);

@@ -4,11 +4,14 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+
 #include <set>
 #include <string>
 #include <vector>
 
 #include "launcher/commands.h"
+#include "launcher/job_launcher.h"
 
 namespace cli = rfm::launcher;
 
@@ -89,4 +92,27 @@ TEST(CommandLine, RefusesWhatTheCommandDoesNotTake) {
   }
   const auto s = parse_for("ltg-preview", {"--seed", "-1"});
   EXPECT_THROW(s.unsigned_integer("--seed", 1), cli::UsageError);
+}
+
+// Where `rfm launch`'s supervisor listens: loopback only when mpirun has
+// nowhere else to start a rank.
+TEST(JobLauncher, RanksStayOnThisNodeWithoutAHostListOrAnAllocation) {
+  for (const char* v : {"PBS_JOBID", "LSB_JOBID", "PE_HOSTFILE", "OMPI_MCA_orte_default_hostfile"}) {
+    if (std::getenv(v) != nullptr) GTEST_SKIP() << v << " is set here";
+  }
+  const char* slurm = std::getenv("SLURM_JOB_ID");
+  const std::string saved = slurm != nullptr ? slurm : "";
+  ::unsetenv("SLURM_JOB_ID");
+  EXPECT_TRUE(rfm::launcher::ranks_stay_on_this_node({}));
+  EXPECT_TRUE(rfm::launcher::ranks_stay_on_this_node({"--bind-to", "none"}));
+  EXPECT_FALSE(rfm::launcher::ranks_stay_on_this_node({"--hostfile", "hosts"}));
+  EXPECT_FALSE(rfm::launcher::ranks_stay_on_this_node({"-H", "node1:2,node2:2"}));
+  EXPECT_FALSE(rfm::launcher::ranks_stay_on_this_node({"--host=node1,node2"}));
+  ::setenv("SLURM_JOB_ID", "4242", 1);
+  EXPECT_FALSE(rfm::launcher::ranks_stay_on_this_node({}));
+  if (saved.empty()) {
+    ::unsetenv("SLURM_JOB_ID");
+  } else {
+    ::setenv("SLURM_JOB_ID", saved.c_str(), 1);
+  }
 }
