@@ -70,8 +70,11 @@ void read_path_label_index(const fs::path& root, const fs::path& file, Modality 
       report.error(where, "expected 'relative/path label', got '" + trim_field(line) + "'");
       continue;
     }
-    if (!fs::is_regular_file(root / path)) {
-      report.error(where, (root / path).string() + ": no such image");
+    // The error_code form: a path the system refuses (too long) is this
+    // line's problem, not an exception that ends the listing.
+    std::error_code ec;
+    if (!fs::is_regular_file(root / path, ec)) {
+      report.error(where, (root / path).string() + ": no such image" + (ec ? " (" + ec.message() + ")" : ""));
       continue;
     }
     ImageRecord r;
