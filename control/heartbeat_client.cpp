@@ -126,15 +126,11 @@ struct HeartbeatClient::State {
         std::string payload;
         while (reader.next(&payload)) {
           ControlMessage m;
-          uint64_t sequence = 0;
-          OpenResult opened = opener->open(payload, &m, &sequence);
-          if (opened == OpenResult::kOpened && sequence <= last_answer_sequence) opened = OpenResult::kReplayed;
-          if (opened != OpenResult::kOpened) {
+          if (const auto opened = opener->open_next(payload, &m, &last_answer_sequence); opened != OpenResult::kOpened) {
             lose("the supervisor at " + options.address + " sent a message that does not open: " + describe(opened) +
                  " (another job's supervisor on that port?)");
             return;
           }
-          last_answer_sequence = sequence;
           if (!m.has_ack()) continue;
           {
             std::lock_guard<std::mutex> lock(mutex);

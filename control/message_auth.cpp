@@ -125,4 +125,13 @@ OpenResult MessageOpener::open(const std::string& payload, ControlMessage* out, 
   return OpenResult::kOpened;
 }
 
+OpenResult MessageOpener::open_next(const std::string& payload, ControlMessage* out, uint64_t* last_sequence) const {
+  uint64_t sequence = 0;
+  const OpenResult opened = open(payload, out, &sequence);
+  if (opened != OpenResult::kOpened) return opened;
+  if (sequence <= *last_sequence) return OpenResult::kReplayed;
+  *last_sequence = sequence;
+  return OpenResult::kOpened;
+}
+
 }  // namespace rfm::control

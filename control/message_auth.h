@@ -68,6 +68,10 @@ class MessageOpener {
   // kOpened and `out`, `sequence` filled when `payload` (one frame) is a
   // SignedMessage whose MAC is right and whose body parses.
   OpenResult open(const std::string& payload, ControlMessage* out, uint64_t* sequence) const;
+  // For a receiver with one sender (a worker, `rfm status`: the
+  // supervisor): also kReplayed unless the sequence is past
+  // `*last_sequence`, which it then becomes.
+  OpenResult open_next(const std::string& payload, ControlMessage* out, uint64_t* last_sequence) const;
 
  private:
   std::string secret_;

@@ -38,9 +38,8 @@ StatusReply query_status(const std::string& address, const std::string& secret, 
         std::string payload;
         if (reader.next(&payload)) {
           ControlMessage m;
-          uint64_t sequence = 0;
-          const OpenResult opened = opener.open(payload, &m, &sequence);
-          if (opened != OpenResult::kOpened) {
+          uint64_t last_sequence = 0;
+          if (const auto opened = opener.open_next(payload, &m, &last_sequence); opened != OpenResult::kOpened) {
             error = std::string("its answer does not open: ") + describe(opened) + " (another job's supervisor?)";
             return;
           }

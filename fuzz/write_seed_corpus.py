@@ -16,6 +16,8 @@ import tempfile
 import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "tests"))
+from protobuf_wire import field, varint  # noqa: E402
 CORPUS = os.path.join(HERE, "corpus")
 
 
@@ -49,25 +51,6 @@ def png(width, height, colour_type, channels):
 
     ihdr = struct.pack(">IIBBBBB", width, height, 8, colour_type, 0, 0, 0)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
-
-
-def varint(n):
-    out = bytearray()
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        out.append(b | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
-
-
-def field(number, wire, value):
-    key = varint(number << 3 | wire)
-    if wire == 0:
-        return key + varint(value)
-    if wire == 1:
-        return key + struct.pack("<d", value)
-    return key + varint(len(value)) + value
 
 
 def main():
