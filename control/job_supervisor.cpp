@@ -343,12 +343,18 @@ JobSupervisor::JobSupervisor(SupervisorOptions options, std::function<void(const
   s.opener = std::make_unique<MessageOpener>(s.options.secret, Direction::kToSupervisor);
   s.sealer = std::make_unique<MessageSealer>(s.options.secret, Direction::kFromSupervisor);
   s.ranks.resize(static_cast<size_t>(s.options.world_size));
-  const tcp::endpoint endpoint(boost::asio::ip::make_address(s.options.bind_address),
-                               static_cast<unsigned short>(s.options.port));
-  s.acceptor.open(endpoint.protocol());
-  s.acceptor.set_option(tcp::acceptor::reuse_address(true));
-  s.acceptor.bind(endpoint);
-  s.acceptor.listen();
+  try {
+    const tcp::endpoint endpoint(boost::asio::ip::make_address(s.options.bind_address),
+                                 static_cast<unsigned short>(s.options.port));
+    s.acceptor.open(endpoint.protocol());
+    s.acceptor.set_option(tcp::acceptor::reuse_address(true));
+    s.acceptor.bind(endpoint);
+    s.acceptor.listen();
+  } catch (const boost::system::system_error& e) {
+    // An address of another node (distributed.control_address), a port in use.
+    throw std::runtime_error("the supervisor cannot listen on " + s.options.bind_address + " port " +
+                             std::to_string(s.options.port) + ": " + e.code().message());
+  }
   s.accept();
   s.tick();
   s.thread = std::thread([&s] { s.io.run(); });

@@ -18,15 +18,24 @@
 
 namespace rfm::fuzz {
 
-// A folder of this process's own, made once.
+// A folder of this process's own, made once and removed when the process
+// exits normally (a crash leaves it, beside the input that caused it).
 inline const std::filesystem::path& scratch_folder() {
-  static const std::filesystem::path folder = [] {
-    const std::filesystem::path base = std::filesystem::exists("/dev/shm") ? "/dev/shm" : std::filesystem::temp_directory_path();
-    auto dir = base / ("rfm-fuzz-" + std::to_string(::getpid()));
-    std::filesystem::create_directories(dir);
-    return dir;
-  }();
-  return folder;
+  struct Folder {
+    std::filesystem::path path;
+    Folder() {
+      const std::filesystem::path base =
+          std::filesystem::exists("/dev/shm") ? "/dev/shm" : std::filesystem::temp_directory_path();
+      path = base / ("rfm-fuzz-" + std::to_string(::getpid()));
+      std::filesystem::create_directories(path);
+    }
+    ~Folder() {
+      std::error_code ignored;
+      std::filesystem::remove_all(path, ignored);
+    }
+  };
+  static const Folder folder;
+  return folder.path;
 }
 
 // Writes `size` bytes at `data` to NAME in the scratch folder; its path.

@@ -443,6 +443,17 @@ TEST(Supervisor, AWorkerWithAnotherJobsSecretIsRefusedAndLosesTheSupervisor) {
   EXPECT_EQ(supervisor.status().ranks(0).connected(), false);
 }
 
+TEST(Supervisor, AnAddressItCannotListenOnIsNamed) {
+  auto o = options(1, 30);
+  o.bind_address = "192.0.2.1";  // TEST-NET-1: no interface of this machine has it
+  try {
+    JobSupervisor supervisor(o, [](const std::string&) {});
+    ADD_FAILURE() << "listening on 192.0.2.1 succeeded";
+  } catch (const std::runtime_error& e) {
+    EXPECT_EQ(std::string(e.what()).rfind("the supervisor cannot listen on 192.0.2.1 port 0: ", 0), 0u) << e.what();
+  }
+}
+
 TEST(ListenAddress, LoopbackWhenEveryRankIsLocalElseTheNodesAddress) {
   const auto local_only = choose_listen_address("", true);
   EXPECT_EQ(local_only.bind, "127.0.0.1");
