@@ -2,6 +2,7 @@
 #include <fstream>
 
 #include "dataset/dataset_readers.h"
+#include "dataset/split_files.h"
 #include "dataset/text_fields.h"
 
 namespace fs = std::filesystem;
@@ -64,11 +65,8 @@ DatasetListing list_manifest(const std::string& manifest, const std::string& roo
     else if (!parse_split(trim_field(f[4]), &r.split)) report.error(where, "split '" + trim_field(f[4]) + "' is not train, test, query or gallery");
     else {
       r.camid = static_cast<int>(camid);
-      // The error_code form: a path the system refuses (too long) is this
-      // line's problem, not an exception that ends the listing.
-      std::error_code ec;
-      if (!fs::is_regular_file(listing.full_path(r), ec)) {
-        report.error(where, listing.full_path(r) + ": no such image" + (ec ? " (" + ec.message() + ")" : ""));
+      if (const auto missing = missing_image(listing.full_path(r)); !missing.empty()) {
+        report.error(where, missing);
         continue;
       }
       listing.records.push_back(std::move(r));

@@ -70,11 +70,8 @@ void read_path_label_index(const fs::path& root, const fs::path& file, Modality 
       report.error(where, "expected 'relative/path label', got '" + trim_field(line) + "'");
       continue;
     }
-    // The error_code form: a path the system refuses (too long) is this
-    // line's problem, not an exception that ends the listing.
-    std::error_code ec;
-    if (!fs::is_regular_file(root / path, ec)) {
-      report.error(where, (root / path).string() + ": no such image" + (ec ? " (" + ec.message() + ")" : ""));
+    if (const auto missing = missing_image(root / path); !missing.empty()) {
+      report.error(where, missing);
       continue;
     }
     ImageRecord r;
@@ -87,6 +84,12 @@ void read_path_label_index(const fs::path& root, const fs::path& file, Modality 
     ++listed;
   }
   if (listed == 0 && line_no == 0) report.error(file.string(), "index file is empty");
+}
+
+std::string missing_image(const fs::path& image) {
+  std::error_code ec;
+  if (fs::is_regular_file(image, ec)) return "";
+  return image.string() + ": no such image" + (ec ? " (" + ec.message() + ")" : "");
 }
 
 std::vector<std::string> image_files_in(const fs::path& dir, ValidationReport& report) {

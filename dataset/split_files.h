@@ -28,6 +28,11 @@ void read_path_label_index(const std::filesystem::path& root, const std::filesys
                            Split split, const std::function<int(const std::string& path)>& camera,
                            DatasetListing& listing, ValidationReport& report);
 
+// Empty when `image` is a regular file; otherwise "PATH: no such image",
+// with the system's reason where it refused the path (one too long): a
+// problem of the line that names it, never an exception.
+std::string missing_image(const std::filesystem::path& image);
+
 // The image files of one folder (.jpg .jpeg .png .bmp), sorted by name; an
 // unreadable folder is an error, a missing one lists nothing.
 std::vector<std::string> image_files_in(const std::filesystem::path& dir, ValidationReport& report);

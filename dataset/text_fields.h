@@ -36,6 +36,14 @@ inline std::vector<std::string> split_fields(const std::string& line, char sep) 
   }
 }
 
+// Text from a file quoted in an error: one line of printable characters
+// (anything else as '?'), cut at 200, whatever bytes the file holds.
+inline std::string printable_excerpt(const std::string& text) {
+  std::string shown;
+  for (const char c : text.substr(0, 200)) shown.push_back(std::isprint(static_cast<unsigned char>(c)) ? c : '?');
+  return text.size() > 200 ? shown + "..." : shown;
+}
+
 inline bool has_image_extension(const std::string& name) {
   const auto dot = name.rfind('.');
   if (dot == std::string::npos) return false;

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "dataset/image_codec.h"
+#include "dataset/text_fields.h"
 
 namespace rfm::evaluation {
 namespace {
@@ -14,12 +15,8 @@ const char kMagic[] = "\x93NUMPY";
 constexpr size_t kMagicSize = 6;
 
 [[noreturn]] void fail(const std::string& path, const std::string& what) {
-  // `what` quotes parts of the header, which may hold any byte: one line of
-  // printable text, cut short, whatever the file holds.
-  std::string shown;
-  for (const char c : what.substr(0, 200)) shown.push_back(std::isprint(static_cast<unsigned char>(c)) ? c : '?');
-  if (what.size() > 200) shown += "...";
-  throw NpyError(path + ": not a readable .npy matrix: " + shown);
+  // `what` quotes parts of the header, which may hold any byte.
+  throw NpyError(path + ": not a readable .npy matrix: " + dataset::printable_excerpt(what));
 }
 
 std::string header_field(const std::string& header, const std::string& key, const std::string& path) {

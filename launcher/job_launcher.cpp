@@ -9,14 +9,11 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <mutex>
 #include <thread>
 
-#include "control/heartbeat_client.h"
 #include "control/job_supervisor.h"
-#include "control/listen_address.h"
 #include "control/message_auth.h"
 #include "launcher/worker_supervision.h"
 #include "trainer/run/stop_signals.h"
@@ -51,24 +48,16 @@ Attempt run_attempt(const LaunchRequest& request, int restart) {
   std::string failure;
   // A secret of this start's own: a worker of an earlier start, or of
   // another job, cannot speak to this supervisor.
-  const std::string secret = control::make_job_secret();
-  const auto listen = control::choose_listen_address(request.config.distributed().control_address(),
-                                                     ranks_stay_on_this_node(request.mpirun_args));
-  control::SupervisorOptions options;
-  options.world_size = request.processes;
-  options.rank_timeout_s = request.config.distributed().rank_timeout_s();
-  options.secret = secret;
-  options.bind_address = listen.bind;
-  options.on_metrics_targets = prometheus_targets_writer(request.config);
-  control::JobSupervisor supervisor(options, [&](const std::string& reason) {
-    std::lock_guard<std::mutex> lock(mutex);
-    failure = reason;
-  });
-  const std::string address = listen.advertised + ":" + std::to_string(supervisor.port());
-  const auto run_dir = std::filesystem::path(request.config.train().run_dir());
-  std::filesystem::create_directories(run_dir);
-  control::write_secret_file(run_dir / control::kSecretFileName, secret);
-  std::ofstream(run_dir / "supervisor.address") << address << "\n";
+  const auto started = start_job_supervisor(request.config, request.processes,
+                                            ranks_stay_on_this_node(request.mpirun_args),
+                                            [&](const std::string& reason) {
+                                              std::lock_guard<std::mutex> lock(mutex);
+                                              failure = reason;
+                                            });
+  const auto& supervisor = *started.supervisor;
+  const std::string& address = started.address;
+  const std::string& secret = started.secret;
+  const auto& listen = started.listen;
 
   // -x passes the variables' values from this environment: the secret is on
   // no command line.

@@ -10,7 +10,6 @@
 #include <thread>
 
 #include "comm/mpi_transport.h"
-#include "control/listen_address.h"
 #include "control/message_auth.h"
 #include "launcher/worker_metrics.h"
 #include "metrics/prometheus_targets.h"
@@ -42,6 +41,26 @@ std::function<void(const std::map<int, std::string>&)> prometheus_targets_writer
   };
 }
 
+StartedSupervisor start_job_supervisor(const config::RunConfig& config, int world_size, bool all_local,
+                                       std::function<void(const std::string&)> on_failure) {
+  StartedSupervisor started;
+  started.secret = control::make_job_secret();
+  started.listen = control::choose_listen_address(config.distributed().control_address(), all_local);
+  control::SupervisorOptions options;
+  options.world_size = world_size;
+  options.rank_timeout_s = config.distributed().rank_timeout_s();
+  options.secret = started.secret;
+  options.bind_address = started.listen.bind;
+  options.on_metrics_targets = prometheus_targets_writer(config);
+  started.supervisor = std::make_unique<control::JobSupervisor>(options, std::move(on_failure));
+  started.address = started.listen.advertised + ":" + std::to_string(started.supervisor->port());
+  const auto run_dir = std::filesystem::path(config.train().run_dir());
+  std::filesystem::create_directories(run_dir);
+  control::write_secret_file(run_dir / control::kSecretFileName, started.secret);
+  std::ofstream(run_dir / "supervisor.address") << started.address << "\n";
+  return started;
+}
+
 WorkerSupervision::WorkerSupervision(const config::RunConfig& config, const comm::MpiSession& session)
     : rank_(session.placement().rank) {
   const auto& d = config.distributed();
@@ -63,23 +82,13 @@ WorkerSupervision::WorkerSupervision(const config::RunConfig& config, const comm
     // job's secret and hands it to the others over MPI: inside the job only.
     comm::MpiTransport bootstrap(session);
     if (rank_ == 0) {
-      secret = control::make_job_secret();
-      const auto listen = control::choose_listen_address(
-          d.control_address(), session.placement().local_world_size == world);
-      control::SupervisorOptions options;
-      options.world_size = world;
-      options.rank_timeout_s = d.rank_timeout_s();
-      options.secret = secret;
-      options.bind_address = listen.bind;
-      options.on_metrics_targets = prometheus_targets_writer(config);
-      supervisor_ = std::make_unique<control::JobSupervisor>(options, [](const std::string& reason) {
-        die("rfm: supervisor: " + reason + "; aborting the job");
-      });
-      address = listen.advertised + ":" + std::to_string(supervisor_->port());
-      const auto run_dir = std::filesystem::path(config.train().run_dir());
-      std::filesystem::create_directories(run_dir);
-      control::write_secret_file(run_dir / control::kSecretFileName, secret);
-      std::ofstream(run_dir / "supervisor.address") << address << "\n";
+      auto started = start_job_supervisor(config, world, session.placement().local_world_size == world,
+                                          [](const std::string& reason) {
+                                            die("rfm: supervisor: " + reason + "; aborting the job");
+                                          });
+      supervisor_ = std::move(started.supervisor);
+      address = started.address;
+      secret = started.secret;
     }
     address = bootstrap.broadcast_bytes(address, 0);
     secret = bootstrap.broadcast_bytes(secret, 0);

@@ -14,6 +14,7 @@
 #include "comm/mpi_session.h"
 #include "control/heartbeat_client.h"
 #include "control/job_supervisor.h"
+#include "control/listen_address.h"
 #include "rfm_config.pb.h"
 
 namespace rfm::launcher {
@@ -21,8 +22,26 @@ namespace rfm::launcher {
 constexpr int kExitRankFailure = 6;
 
 // Writes <run_dir>/prometheus-targets.json from the supervisor's list of
-// ranks' metrics addresses (a failure to write is a warning).
+// ranks' metrics addresses (a failure to write is a warning); a lone
+// process calls it for itself.
 std::function<void(const std::map<int, std::string>&)> prometheus_targets_writer(const config::RunConfig& config);
+
+// A job's supervisor, started as `config` asks, with the address the ranks
+// are told and the secret they prove.
+struct StartedSupervisor {
+  std::unique_ptr<control::JobSupervisor> supervisor;
+  std::string address;  // host:port for RFM_SUPERVISOR
+  std::string secret;
+  control::ListenAddress listen;
+};
+
+// Makes a secret for this start of the job, listens where
+// choose_listen_address says (`all_local`: every rank on this node), keeps
+// <run_dir>/prometheus-targets.json (and metrics.targets_dir's file) up to
+// date, and writes <run_dir>/supervisor.secret and supervisor.address for
+// `rfm status`.  Used by `rfm launch` and by rank 0 under srun or mpirun.
+StartedSupervisor start_job_supervisor(const config::RunConfig& config, int world_size, bool all_local,
+                                       std::function<void(const std::string&)> on_failure);
 
 class WorkerSupervision {
  public:

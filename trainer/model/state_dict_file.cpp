@@ -1,6 +1,5 @@
 #include "trainer/model/state_dict_file.h"
 
-#include <cctype>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -8,6 +7,8 @@
 #include <memory>
 
 #include <caffe2/serialize/inline_container.h>
+
+#include "dataset/text_fields.h"
 
 namespace rfm::model {
 namespace {
@@ -31,14 +32,6 @@ Ref make(PyValue::Kind kind) {
   return v;
 }
 
-// Names from the file (globals, keys) in an error: one line of printable
-// text, cut short, whatever bytes the file holds.
-std::string printable(const std::string& text) {
-  std::string shown;
-  for (const char c : text.substr(0, 200)) shown.push_back(std::isprint(static_cast<unsigned char>(c)) ? c : '?');
-  return text.size() > 200 ? shown + "..." : shown;
-}
-
 torch::ScalarType storage_dtype(const std::string& global, const std::string& path) {
   static const std::map<std::string, torch::ScalarType> kTypes = {
       {"torch.FloatStorage", torch::kFloat32},   {"torch.DoubleStorage", torch::kFloat64},
@@ -47,7 +40,9 @@ torch::ScalarType storage_dtype(const std::string& global, const std::string& pa
       {"torch.ShortStorage", torch::kInt16},     {"torch.CharStorage", torch::kInt8},
       {"torch.ByteStorage", torch::kUInt8},      {"torch.BoolStorage", torch::kBool}};
   auto it = kTypes.find(global);
-  if (it == kTypes.end()) throw StateDictError(path + ": unsupported storage type " + printable(global));
+  if (it == kTypes.end()) {
+    throw StateDictError(path + ": unsupported storage type " + dataset::printable_excerpt(global));
+  }
   return it->second;
 }
 
@@ -165,7 +160,9 @@ class Unpickler {
   }
 
  private:
-  [[noreturn]] void fail(const std::string& what) const { throw StateDictError(path_ + ": " + printable(what)); }
+  [[noreturn]] void fail(const std::string& what) const {
+    throw StateDictError(path_ + ": " + dataset::printable_excerpt(what));
+  }
 
   uint8_t byte() {
     if (pos_ >= size_) fail("truncated pickle");
@@ -369,7 +366,7 @@ NamedTensors read_state_dict_file(const std::string& path) {
   NamedTensors tensors;
   for (auto& kv : root->dict) {
     if (kv.second->kind != PyValue::Kind::kTensor) {
-      throw StateDictError(path + ": entry '" + printable(kv.first->s) + "' is not a tensor");
+      throw StateDictError(path + ": entry '" + dataset::printable_excerpt(kv.first->s) + "' is not a tensor");
     }
     tensors.emplace_back(kv.first->s, kv.second->tensor);
   }
